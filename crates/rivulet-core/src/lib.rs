@@ -1,0 +1,24 @@
+//! Rivulet's data model, shared by every source, transform and sink.
+//!
+//! ```text
+//!  source ──▶ ChangeEvent { change: Row/Truncate/Message, source: SourceMeta } ──▶ sink
+//!                 │                                                        │
+//!                 └─ rows are Vec<Value>, aligned with TableSchema.columns  └─ reports a durable Position
+//! ```
+//!
+//! Nothing here knows about a wire format: encodings (Debezium JSON, Arrow) live in the sinks'
+//! crates, the PostgreSQL protocol lives in `rivulet-postgres`.
+
+pub mod event;
+pub mod lsn;
+pub mod position;
+pub mod schema;
+pub mod sink;
+pub mod value;
+
+pub use event::{Change, ChangeEvent, LogicalMessage, Op, RowChange, SnapshotMarker, SourceMeta, Truncate};
+pub use lsn::Lsn;
+pub use position::Position;
+pub use schema::{Column, PgType, ReplicaIdentity, TableId, TableSchema};
+pub use sink::{Sink, SinkError};
+pub use value::{Numeric, Row, Value};

@@ -1,0 +1,1 @@
+//! The pgoutput protocol and PostgreSQL text values.
