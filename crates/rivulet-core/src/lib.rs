@@ -14,11 +14,13 @@ pub mod lsn;
 pub mod position;
 pub mod schema;
 pub mod sink;
+pub mod source;
 pub mod value;
 
 pub use event::{Change, ChangeEvent, LogicalMessage, Op, RowChange, SnapshotMarker, SourceMeta, Truncate};
 pub use lsn::Lsn;
 pub use position::Position;
 pub use schema::{Column, PgType, ReplicaIdentity, TableId, TableSchema};
-pub use sink::{Sink, SinkError};
+pub use sink::{ErrorKind, Sink, SinkError};
+pub use source::SourceItem;
 pub use value::{Numeric, Row, Value};
