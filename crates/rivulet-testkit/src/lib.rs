@@ -187,7 +187,6 @@ impl PgCluster {
              max_wal_senders = 10\n\
              shared_buffers = 32MB\n\
              fsync = off\n\
-             synchronous_commit = off\n\
              full_page_writes = off\n\
              logging_collector = off\n\
              log_min_messages = warning\n",
