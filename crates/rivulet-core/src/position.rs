@@ -22,6 +22,10 @@ pub struct Position {
 
 impl Position {
     pub fn at(lsn: Lsn) -> Self {
-        Position { lsn, txid: None, commit_time_us: None }
+        Position {
+            lsn,
+            txid: None,
+            commit_time_us: None,
+        }
     }
 }

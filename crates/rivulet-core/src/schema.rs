@@ -15,7 +15,10 @@ pub struct TableId {
 
 impl TableId {
     pub fn new(schema: impl Into<String>, name: impl Into<String>) -> Self {
-        TableId { schema: schema.into(), name: name.into() }
+        TableId {
+            schema: schema.into(),
+            name: name.into(),
+        }
     }
 }
 
@@ -39,20 +42,35 @@ pub enum PgType {
     Float4,
     Float8,
     /// `numeric(p, s)`; both `None` for an unconstrained `numeric`.
-    Numeric { precision: Option<u16>, scale: Option<u16> },
+    Numeric {
+        precision: Option<u16>,
+        scale: Option<u16>,
+    },
     Money,
     /// `text`, `varchar(n)`, `name`, `"char"`, `citext` and other string types.
     Text,
     /// `char(n)` / `bpchar`: a blank-padded string.
-    Char { length: Option<u32> },
-    Varchar { length: Option<u32> },
+    Char {
+        length: Option<u32>,
+    },
+    Varchar {
+        length: Option<u32>,
+    },
     Bytea,
     Date,
     /// Fractional-second digits (0..=6) when declared, e.g. `time(3)`.
-    Time { precision: Option<u8> },
-    TimeTz { precision: Option<u8> },
-    Timestamp { precision: Option<u8> },
-    TimestampTz { precision: Option<u8> },
+    Time {
+        precision: Option<u8>,
+    },
+    TimeTz {
+        precision: Option<u8>,
+    },
+    Timestamp {
+        precision: Option<u8>,
+    },
+    TimestampTz {
+        precision: Option<u8>,
+    },
     Interval,
     Uuid,
     Json,
@@ -63,15 +81,23 @@ pub enum PgType {
     MacAddr,
     MacAddr8,
     /// `bit(n)`.
-    Bit { length: Option<u32> },
+    Bit {
+        length: Option<u32>,
+    },
     /// `bit varying(n)`.
-    VarBit { length: Option<u32> },
+    VarBit {
+        length: Option<u32>,
+    },
     /// A user-defined enum; values are its labels.
-    Enum { name: String },
+    Enum {
+        name: String,
+    },
     Array(Box<PgType>),
     /// Anything else (geometric, range, tsvector, extension types…): carried as PostgreSQL's
     /// text form. `name` is the type's name, for messages and for sinks that want it.
-    Other { name: String },
+    Other {
+        name: String,
+    },
 }
 
 impl PgType {

@@ -35,18 +35,30 @@ pub struct SinkError {
 
 impl SinkError {
     pub fn definite(message: impl Into<String>) -> Self {
-        SinkError { kind: ErrorKind::Definite, message: message.into(), source: None }
+        SinkError {
+            kind: ErrorKind::Definite,
+            message: message.into(),
+            source: None,
+        }
     }
 
     pub fn transient(message: impl Into<String>) -> Self {
-        SinkError { kind: ErrorKind::Transient, message: message.into(), source: None }
+        SinkError {
+            kind: ErrorKind::Transient,
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// A file-system failure. I/O errors on local files are treated as definite: a full disk or
     /// a permission problem needs a person.
     pub fn io(context: impl Into<String>, err: std::io::Error) -> Self {
         let context = context.into();
-        SinkError { kind: ErrorKind::Definite, message: format!("{context}: {err}"), source: Some(Box::new(err)) }
+        SinkError {
+            kind: ErrorKind::Definite,
+            message: format!("{context}: {err}"),
+            source: Some(Box::new(err)),
+        }
     }
 }
 

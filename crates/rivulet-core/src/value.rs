@@ -37,12 +37,19 @@ pub enum Value {
     /// Microseconds since midnight (`24:00:00` is 86 400 000 000).
     Time(i64),
     /// Microseconds since midnight in the given zone, and the zone's offset east of UTC.
-    TimeTz { micros: i64, offset_seconds: i32 },
+    TimeTz {
+        micros: i64,
+        offset_seconds: i32,
+    },
     /// Microseconds since 1970-01-01 00:00:00, without time zone.
     Timestamp(i64),
     /// Microseconds since the Unix epoch, UTC.
     TimestampTz(i64),
-    Interval { months: i32, days: i32, micros: i64 },
+    Interval {
+        months: i32,
+        days: i32,
+        micros: i64,
+    },
     /// Elements in order; a multi-dimensional array nests arrays.
     Array(Vec<Value>),
 }
@@ -83,7 +90,11 @@ impl Numeric {
         };
         let digits: String = body.chars().filter(|c| *c != '.').collect();
         let trimmed = digits.trim_start_matches('0');
-        let digits = if trimmed.is_empty() { "0".to_string() } else { trimmed.to_string() };
+        let digits = if trimmed.is_empty() {
+            "0".to_string()
+        } else {
+            trimmed.to_string()
+        };
         Some((negative && digits != "0", digits))
     }
 }

@@ -27,7 +27,11 @@ pub fn pg_bin_dir() -> PathBuf {
 
 fn running_as_root() -> bool {
     // `id -u` rather than libc::geteuid: keeps this crate free of unsafe code and of libc.
-    Command::new("id").arg("-u").output().map(|o| o.stdout.trim_ascii() == b"0").unwrap_or(false)
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| o.stdout.trim_ascii() == b"0")
+        .unwrap_or(false)
 }
 
 /// Runs a server-side command, as the `postgres` OS user when we are root.
@@ -85,7 +89,13 @@ fn template_dir() -> PathBuf {
     let version = Command::new(bin.join("postgres"))
         .arg("--version")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).split_whitespace().last().unwrap_or("x").to_string())
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .last()
+                .unwrap_or("x")
+                .to_string()
+        })
         .unwrap_or_else(|_| "x".into());
     let dir = scratch_root().join(format!("rivulet-testkit-template-{version}"));
     if dir.join("PG_VERSION").exists() && dir.join(".complete").exists() {
@@ -99,7 +109,15 @@ fn template_dir() -> PathBuf {
         fs::create_dir_all(&dir).expect("create template dir");
         chown_to_postgres(&dir);
         let mut initdb = server_command(&bin.join("initdb"));
-        initdb.arg("-D").arg(&dir).args(["-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C", "--no-sync"]);
+        initdb.arg("-D").arg(&dir).args([
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
+        ]);
         run(initdb, "initdb");
         fs::write(dir.join(".complete"), b"").expect("mark template complete");
     }
@@ -255,16 +273,27 @@ impl PgCluster {
 
     fn psql_command(&self, db: &str) -> Command {
         let mut c = Command::new(pg_bin_dir().join("psql"));
-        c.args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-U", "postgres"])
-            .args(["-p", &self.port.to_string(), "-d", db])
-            .env_remove("PGPASSWORD")
-            .env_remove("PGSERVICE");
+        c.args([
+            "-X",
+            "-q",
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+        ])
+        .args(["-p", &self.port.to_string(), "-d", db])
+        .env_remove("PGPASSWORD")
+        .env_remove("PGSERVICE");
         c
     }
 
     /// Runs SQL in database `postgres`, returning psql's unaligned output; panics on an error.
     pub fn psql(&self, sql: &str) -> String {
-        self.try_psql(sql).unwrap_or_else(|e| panic!("psql failed: {e}\nSQL: {sql}"))
+        self.try_psql(sql)
+            .unwrap_or_else(|e| panic!("psql failed: {e}\nSQL: {sql}"))
     }
 
     /// Runs SQL, returning stderr on failure.
@@ -273,7 +302,12 @@ impl PgCluster {
     }
 
     pub fn try_psql_in(&self, db: &str, sql: &str) -> Result<String, String> {
-        let out = self.psql_command(db).arg("-c").arg(sql).output().map_err(|e| e.to_string())?;
+        let out = self
+            .psql_command(db)
+            .arg("-c")
+            .arg(sql)
+            .output()
+            .map_err(|e| e.to_string())?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
         } else {
@@ -291,7 +325,12 @@ impl PgCluster {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn psql");
-        child.stdin.take().expect("stdin").write_all(script.as_bytes()).expect("write script");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(script.as_bytes())
+            .expect("write script");
         let out = child.wait_with_output().expect("psql");
         if !out.status.success() {
             panic!("psql script failed: {}", String::from_utf8_lossy(&out.stderr));
@@ -308,7 +347,10 @@ impl PgCluster {
     /// brings it back on the same port.
     pub fn stop(&self) {
         let mut c = server_command(&pg_bin_dir().join("pg_ctl"));
-        c.arg("-D").arg(&self.dir).args(["-m", "fast", "-w", "-t", "60", "stop"]).stdout(Stdio::null());
+        c.arg("-D")
+            .arg(&self.dir)
+            .args(["-m", "fast", "-w", "-t", "60", "stop"])
+            .stdout(Stdio::null());
         run(c, "pg_ctl stop");
     }
 
@@ -362,7 +404,11 @@ mod tests {
             let pg = PgCluster::start();
             assert_eq!(pg.psql("SHOW wal_level"), "logical");
             assert_eq!(pg.psql("SELECT 1 + 1"), "2");
-            assert!(pg.try_psql("SELECT * FROM no_such_table").unwrap_err().contains("does not exist"));
+            assert!(
+                pg.try_psql("SELECT * FROM no_such_table")
+                    .unwrap_err()
+                    .contains("does not exist")
+            );
             pg.restart();
             assert_eq!(pg.psql("SELECT 2 + 2"), "4");
             dir = pg.data_dir().to_path_buf();
