@@ -1,0 +1,225 @@
+//! The `[source]` section for `type = "postgres"`.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use rivulet_core::TableId;
+
+/// Settings of a PostgreSQL source, as written in the pipeline file.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSourceConfig {
+    /// `postgres://user[:password]@host[:port]/database[?sslmode=…]`.
+    pub url: String,
+    /// Tables to capture: `schema.table`, or `schema.*` for every table of a schema.
+    #[serde(deserialize_with = "string_or_list")]
+    pub tables: Vec<String>,
+    /// Replication slot; default `rivulet_<pipeline name>`. Created (pgoutput) if missing.
+    pub slot: Option<String>,
+    /// Publication; default `rivulet_<pipeline name>`. Created for `tables` if missing; an
+    /// existing one is used as it is.
+    pub publication: Option<String>,
+    #[serde(default)]
+    pub snapshot: SnapshotMode,
+    /// Debezium's `topic.prefix`; default: the pipeline name.
+    pub topic_prefix: Option<String>,
+    /// Operations not to emit, as Debezium's `skipped.operations`: any of "c", "u", "d", "t"
+    /// (or "none"). Rivulet emits everything by default; Debezium skips truncates ("t").
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub skipped_operations: Vec<String>,
+    /// How often to report progress to the server even when nothing changes (at most 10 s, so
+    /// the server never times the connection out with default settings).
+    #[serde(default = "default_status_interval", with = "humantime_serde")]
+    pub status_interval: Duration,
+}
+
+fn default_status_interval() -> Duration {
+    Duration::from_secs(10)
+}
+
+/// Debezium's `snapshot.mode`. This version streams only; the other modes are accepted by the
+/// parser so the error can say what to do instead.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotMode {
+    /// Stream changes from the slot; rows that existed before are not read.
+    #[default]
+    NoData,
+    Initial,
+    InitialOnly,
+    WhenNeeded,
+}
+
+impl fmt::Display for SnapshotMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SnapshotMode::NoData => "no_data",
+            SnapshotMode::Initial => "initial",
+            SnapshotMode::InitialOnly => "initial_only",
+            SnapshotMode::WhenNeeded => "when_needed",
+        })
+    }
+}
+
+/// Accepts `tables = ["a.b", "c.*"]` and, for `--set source.tables=a.b,c.d`, a comma-separated string.
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s
+            .split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// One entry of `tables`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TablePattern {
+    Table(TableId),
+    /// `schema.*`
+    Schema(String),
+}
+
+impl TablePattern {
+    /// Parses `schema.table`, `schema.*`, or `"Quoted Schema"."Quoted Table"`. An unqualified
+    /// name means schema `public`, as in PostgreSQL's default search path.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let parts = split_qualified(s)?;
+        match parts.as_slice() {
+            [table] if table == "*" => Err(format!(
+                "'{s}': write 'schema.*' to select every table of a schema"
+            )),
+            [table] => Ok(TablePattern::Table(TableId::new("public", table.clone()))),
+            [schema, table] if table == "*" => Ok(TablePattern::Schema(schema.clone())),
+            [schema, table] => Ok(TablePattern::Table(TableId::new(schema.clone(), table.clone()))),
+            _ => Err(format!(
+                "'{s}' is not a table name: expected 'schema.table' or 'schema.*'"
+            )),
+        }
+    }
+
+    pub fn matches(&self, id: &TableId) -> bool {
+        match self {
+            TablePattern::Table(t) => t == id,
+            TablePattern::Schema(s) => &id.schema == s,
+        }
+    }
+}
+
+impl fmt::Display for TablePattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TablePattern::Table(t) => write!(f, "{t}"),
+            TablePattern::Schema(s) => write!(f, "{s}.*"),
+        }
+    }
+}
+
+/// Splits a dotted name into parts, honouring double quotes (`"a.b".c` is two parts).
+fn split_qualified(s: &str) -> Result<Vec<String>, String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut chars = s.trim().chars().peekable();
+    let mut quoted_part = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                quoted_part = true;
+                loop {
+                    match chars.next() {
+                        Some('"') if chars.peek() == Some(&'"') => {
+                            chars.next();
+                            cur.push('"');
+                        }
+                        Some('"') => break,
+                        Some(c) => cur.push(c),
+                        None => return Err(format!("'{s}': unterminated double quote")),
+                    }
+                }
+            }
+            '.' => {
+                if cur.is_empty() && !quoted_part {
+                    return Err(format!("'{s}': empty name part"));
+                }
+                parts.push(std::mem::take(&mut cur));
+                quoted_part = false;
+            }
+            c => cur.push(c),
+        }
+    }
+    if cur.is_empty() && !quoted_part {
+        return Err(format!("'{s}': empty name part"));
+    }
+    parts.push(cur);
+    Ok(parts)
+}
+
+/// The table filter: which tables of the stream become events.
+#[derive(Clone, Debug)]
+pub struct TableFilter {
+    patterns: Vec<TablePattern>,
+}
+
+impl TableFilter {
+    pub fn parse(tables: &[String]) -> Result<Self, String> {
+        if tables.is_empty() {
+            return Err("source.tables is empty: list the tables to capture, e.g. [\"public.orders\"] or [\"public.*\"]".into());
+        }
+        let patterns = tables
+            .iter()
+            .map(|t| TablePattern::parse(t))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(TableFilter { patterns })
+    }
+
+    pub fn patterns(&self) -> &[TablePattern] {
+        &self.patterns
+    }
+
+    pub fn matches(&self, id: &TableId) -> bool {
+        self.patterns.iter().any(|p| p.matches(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_patterns() {
+        assert_eq!(
+            TablePattern::parse("public.orders").unwrap(),
+            TablePattern::Table(TableId::new("public", "orders"))
+        );
+        assert_eq!(
+            TablePattern::parse("orders").unwrap(),
+            TablePattern::Table(TableId::new("public", "orders"))
+        );
+        assert_eq!(
+            TablePattern::parse("shop.*").unwrap(),
+            TablePattern::Schema("shop".into())
+        );
+        assert_eq!(
+            TablePattern::parse("\"My.Schema\".\"Shop \"\"Mixed\"\"\"").unwrap(),
+            TablePattern::Table(TableId::new("My.Schema", "Shop \"Mixed\""))
+        );
+        assert!(TablePattern::parse("a.b.c").is_err());
+        assert!(TablePattern::parse("a.").is_err());
+        assert!(TablePattern::parse("*").is_err());
+        assert!(TablePattern::parse("\"open").is_err());
+        let f = TableFilter::parse(&["shop.*".into(), "public.orders".into()]).unwrap();
+        assert!(f.matches(&TableId::new("shop", "anything")));
+        assert!(f.matches(&TableId::new("public", "orders")));
+        assert!(!f.matches(&TableId::new("public", "other")));
+        assert!(TableFilter::parse(&[]).is_err());
+    }
+}

@@ -1,0 +1,39 @@
+//! Errors of the PostgreSQL source, split the way the runtime needs them: transient ones are
+//! retried (the server restarted, the network blinked), definite ones stop the pipeline with a
+//! message that says how to fix the cause.
+
+use rivulet_pgwire::PgError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// Talking to the server failed; `PgError` knows whether that is transient.
+    #[error(transparent)]
+    Pg(#[from] PgError),
+    /// The database is not set up the way streaming needs (wal_level, privileges, slot state,
+    /// missing tables…). The message names the fix.
+    #[error("{0}")]
+    Setup(String),
+    /// The server sent something we cannot decode: a bug on one side or the other, never
+    /// retried blindly.
+    #[error("cannot decode the replication stream at {lsn}: {message}")]
+    Decode { lsn: rivulet_core::Lsn, message: String },
+}
+
+impl SourceError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SourceError::Pg(e) => e.is_transient(),
+            SourceError::Setup(_) | SourceError::Decode { .. } => false,
+        }
+    }
+
+    pub(crate) fn setup(message: impl Into<String>) -> Self {
+        SourceError::Setup(message.into())
+    }
+}
+
+impl From<tokio_postgres::Error> for SourceError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        SourceError::Pg(PgError::from(e))
+    }
+}
