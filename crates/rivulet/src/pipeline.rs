@@ -1,0 +1,309 @@
+//! The pipeline runtime: wires a source to a sink and owns checkpointing.
+//!
+//! ```text
+//!  source task ──Vec<SourceItem>──▶ delivery loop ──write──▶ sink
+//!       ▲            (bounded)          │ at a Commit, every flush_interval:
+//!       │                               │   sink.flush ─▶ offsets store (atomic) ─▶ ack
+//!       └──────────── acks (watch: durable LSN) ◀──────────────────────────────────┘
+//! ```
+//!
+//! The one rule: the slot's confirmed position (sent by the source task) only ever comes from
+//! an ack, and an ack is only sent after the sink made everything up to it durable and the
+//! offsets file recorded it. Checkpoints happen only at transaction boundaries, and never while
+//! events of an unfinished transaction have been written.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rivulet_core::{ChangeEvent, Lsn, Op, Position, Sink, SinkError, SourceItem};
+use rivulet_format::DebeziumEncoder;
+use rivulet_postgres::{PostgresSource, ResolvedSource, SourceError, StreamEnd};
+use rivulet_sink_jsonl::JsonlSink;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::config::{PipelineConfig, SinkConfig, SourceConfig};
+use crate::offsets::{Checkpoint, OffsetStore, OffsetsError};
+
+/// Batches in flight between source and sink: with up to 2048 items each, a few MB at most.
+const CHANNEL_BATCHES: usize = 8;
+/// Events handed to the sink per call.
+const WRITE_BATCH: usize = 4096;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The settings are wrong before anything is contacted (exit code 2).
+    #[error(transparent)]
+    Config(SourceError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("{0} sink: {1}")]
+    Sink(&'static str, SinkError),
+    #[error(transparent)]
+    Offsets(#[from] OffsetsError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct RunOptions {
+    /// Stop once every transaction committed before this position is delivered.
+    pub endpos: Option<Lsn>,
+}
+
+/// What a run delivered.
+#[derive(Debug)]
+pub struct RunSummary {
+    pub end: StreamEnd,
+    pub events: u64,
+    pub transactions: u64,
+    /// (table or "message", op) → events, sorted.
+    pub by_table: Vec<(String, Op, u64)>,
+    pub position: Option<Position>,
+}
+
+pub async fn run(
+    config: &PipelineConfig,
+    options: RunOptions,
+    shutdown: watch::Receiver<bool>,
+) -> Result<RunSummary, PipelineError> {
+    let SourceConfig::Postgres(source_config) = &config.source;
+    let resolved = ResolvedSource::new(source_config, &config.name).map_err(PipelineError::Config)?;
+    let store = OffsetStore::new(config.offsets_path());
+    // Read the offsets before touching the database: a corrupt file should stop us early.
+    let checkpoint = store.load()?;
+    let source = PostgresSource::connect(resolved).await?;
+    if let Some(cp) = &checkpoint {
+        if cp.system_id != source.system_id() {
+            return Err(PipelineError::Setup(format!(
+                "the offsets file {} belongs to database system {}, but this server is system {}: positions cannot carry \
+                 over. Use another [offsets] path for this server, or move the file away to start over",
+                store.path().display(),
+                cp.system_id,
+                source.system_id()
+            )));
+        }
+        if cp.slot != source.slot() {
+            info!(old = %cp.slot, new = %source.slot(), "the slot changed since the last checkpoint; resuming by position");
+        }
+    }
+    let topic_prefix = source_config
+        .topic_prefix
+        .clone()
+        .unwrap_or_else(|| config.name.clone());
+    let encoder = DebeziumEncoder::new(config.format.debezium(&topic_prefix, source.database()));
+    let mut sink: Box<dyn Sink> = match &config.sink {
+        SinkConfig::Jsonl(c) => Box::new(JsonlSink::new(c, encoder)),
+    };
+    let sink_name = sink.name();
+    let sink_position = sink
+        .open(checkpoint.as_ref().map(|c| c.sink.clone()))
+        .await
+        .map_err(|e| PipelineError::Sink(sink_name, e))?;
+    let resume = sink_position.or_else(|| checkpoint.as_ref().map(|c| c.position.clone()));
+    match &resume {
+        Some(p) => info!(position = %p.lsn, "resuming after the last checkpoint"),
+        None => info!("no checkpoint yet: starting from the slot's position"),
+    }
+
+    let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
+    let (ack_tx, ack_rx) = watch::channel(resume.as_ref().map_or(Lsn::ZERO, |p| p.lsn));
+    let system_id = source.system_id().to_string();
+    let slot = source.slot().to_string();
+    let source_task = tokio::spawn(source.stream(resume.clone(), options.endpos, tx, ack_rx, shutdown));
+
+    let mut delivery = Delivery {
+        sink,
+        store: Arc::new(store),
+        acks: ack_tx,
+        pipeline: config.name.clone(),
+        system_id,
+        slot,
+        flush_interval: config.offsets.flush_interval,
+        pending: Vec::with_capacity(WRITE_BATCH),
+        last_commit: resume.clone(),
+        unflushed: false,
+        in_transaction: false,
+        last_flush: Instant::now(),
+        stats: Stats::default(),
+    };
+    let delivered = delivery.run(rx).await;
+    let close = delivery.sink.close().await;
+    let Delivery {
+        acks,
+        stats,
+        last_commit,
+        ..
+    } = delivery;
+    // Dropping the ack sender tells the source that the last ack has been sent.
+    drop(acks);
+    let streamed = source_task
+        .await
+        .map_err(|e| PipelineError::Setup(format!("the source task failed unexpectedly: {e}")))?;
+    // The first failure is the cause; later ones are consequences.
+    delivered.map_err(|e| PipelineError::Sink(sink_name, e))?;
+    let end = streamed?;
+    close.map_err(|e| PipelineError::Sink(sink_name, e))?;
+    Ok(RunSummary {
+        end,
+        events: stats.events,
+        transactions: stats.transactions,
+        by_table: stats.sorted(),
+        position: last_commit,
+    })
+}
+
+struct Delivery {
+    sink: Box<dyn Sink>,
+    store: Arc<OffsetStore>,
+    acks: watch::Sender<Lsn>,
+    pipeline: String,
+    system_id: String,
+    slot: String,
+    flush_interval: Duration,
+    pending: Vec<ChangeEvent>,
+    last_commit: Option<Position>,
+    /// A commit was delivered since the last checkpoint.
+    unflushed: bool,
+    /// Events after the last commit were handed to the sink: no checkpoint until the next commit.
+    in_transaction: bool,
+    last_flush: Instant,
+    stats: Stats,
+}
+
+impl Delivery {
+    async fn run(&mut self, mut rx: mpsc::Receiver<Vec<SourceItem>>) -> Result<(), SinkError> {
+        loop {
+            let batch = if self.unflushed && !self.in_transaction {
+                // Idle with undelivered acks: checkpoint when the interval is up, even if
+                // nothing else arrives.
+                let deadline = self.last_flush + self.flush_interval;
+                tokio::select! {
+                    b = rx.recv() => b,
+                    () = tokio::time::sleep_until(deadline) => {
+                        self.checkpoint().await?;
+                        continue;
+                    }
+                }
+            } else {
+                rx.recv().await
+            };
+            let Some(batch) = batch else { break };
+            self.deliver(batch).await?;
+        }
+        // The source is done: make the last complete transaction durable.
+        if self.unflushed && !self.in_transaction {
+            self.checkpoint().await?;
+        } else if self.unflushed {
+            // Part of a large transaction was already handed to the sink, so a flush now would
+            // make it look complete. The last commits since the previous checkpoint are
+            // delivered again on restart (the sink drops the tail, so nothing is duplicated).
+            warn!(
+                "stopped inside a large transaction: the last second of changes is delivered again on restart"
+            );
+        }
+        Ok(())
+    }
+
+    async fn deliver(&mut self, batch: Vec<SourceItem>) -> Result<(), SinkError> {
+        for item in batch {
+            match item {
+                SourceItem::Event(event) => {
+                    self.stats.count(&event);
+                    self.pending.push(event);
+                    self.in_transaction = true;
+                    if self.pending.len() >= WRITE_BATCH {
+                        self.write_pending().await?;
+                    }
+                }
+                SourceItem::Commit(position) => {
+                    self.write_pending().await?;
+                    self.in_transaction = false;
+                    self.stats.transactions += 1;
+                    self.last_commit = Some(position);
+                    self.unflushed = true;
+                    if self.last_flush.elapsed() >= self.flush_interval {
+                        self.checkpoint().await?;
+                    }
+                }
+            }
+        }
+        // Hand over the start of an unfinished transaction too, so memory stays bounded
+        // however large the transaction.
+        self.write_pending().await
+    }
+
+    async fn write_pending(&mut self) -> Result<(), SinkError> {
+        if !self.pending.is_empty() {
+            self.sink.write(&self.pending).await?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    async fn checkpoint(&mut self) -> Result<(), SinkError> {
+        let Some(position) = self.last_commit.clone() else {
+            return Ok(());
+        };
+        let state = self.sink.flush(&position).await?;
+        let checkpoint = Checkpoint::new(
+            &self.pipeline,
+            &self.system_id,
+            &self.slot,
+            position.clone(),
+            state,
+        );
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.store(&checkpoint))
+            .await
+            .map_err(|e| SinkError::definite(format!("offsets writer failed: {e}")))?
+            .map_err(|e| SinkError::definite(e.to_string()))?;
+        // Only now may the slot move.
+        let _ = self.acks.send(position.lsn);
+        self.unflushed = false;
+        self.last_flush = Instant::now();
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+struct Stats {
+    events: u64,
+    transactions: u64,
+    /// Keyed by relation OID (0 for messages): no string work per event.
+    by_table: HashMap<(u32, Op), (String, u64)>,
+}
+
+impl Stats {
+    fn count(&mut self, event: &ChangeEvent) {
+        self.events += 1;
+        let relation = event.table().map_or(0, |t| t.relation_oid);
+        self.by_table
+            .entry((relation, event.op()))
+            .or_insert_with(|| {
+                (
+                    event
+                        .table()
+                        .map_or_else(|| "(messages)".to_string(), |t| t.id.to_string()),
+                    0,
+                )
+            })
+            .1 += 1;
+    }
+
+    fn sorted(&self) -> Vec<(String, Op, u64)> {
+        // Schemas of one table differ after ALTER TABLE: merge them by name.
+        let mut merged: HashMap<(String, &'static str), (Op, u64)> = HashMap::new();
+        for ((_, op), (name, n)) in &self.by_table {
+            merged.entry((name.clone(), op.code())).or_insert((*op, 0)).1 += n;
+        }
+        let mut rows: Vec<(String, Op, u64)> = merged
+            .into_iter()
+            .map(|((name, _), (op, n))| (name, op, n))
+            .collect();
+        rows.sort_by(|a, b| (&a.0, a.1.code()).cmp(&(&b.0, b.1.code())));
+        rows
+    }
+}

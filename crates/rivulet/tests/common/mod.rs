@@ -1,0 +1,157 @@
+//! Shared helpers for the end-to-end tests: a pipeline file for a throwaway cluster, running
+//! the real `rivulet` binary, and reading what it wrote.
+
+#![allow(clippy::unwrap_used)]
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use rivulet_testkit::PgCluster;
+use serde_json::Value;
+
+pub fn rivulet_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_rivulet")
+}
+
+/// A scratch directory for one test's files (pipeline, output, offsets).
+pub fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix("rivulet-e2e-")
+        .tempdir()
+        .expect("tempdir")
+}
+
+/// Writes a pipeline file streaming `tables` from `pg` to `dir/out.jsonl`, with offsets in
+/// `dir/offsets.json`. `extra` is appended verbatim (more sections or keys).
+pub fn write_pipeline(
+    pg: &PgCluster,
+    dir: &Path,
+    tables: &[&str],
+    source_extra: &str,
+    extra: &str,
+) -> PathBuf {
+    let tables: Vec<String> = tables.iter().map(|t| format!("\"{t}\"")).collect();
+    let text = format!(
+        r#"name = "test"
+
+[source]
+type = "postgres"
+url = "{url}"
+tables = [{tables}]
+slot = "rivulet_test"
+publication = "rivulet_test"
+topic_prefix = "dbz"
+{source_extra}
+
+[sink]
+type = "jsonl"
+path = "{out}"
+
+[offsets]
+path = "{offsets}"
+{extra}
+"#,
+        url = pg.url(),
+        tables = tables.join(", "),
+        out = dir.join("out.jsonl").display(),
+        offsets = dir.join("offsets.json").display(),
+    );
+    let path = dir.join("pipeline.toml");
+    std::fs::write(&path, text).expect("write pipeline");
+    path
+}
+
+pub fn command(args: &[&str]) -> Command {
+    let mut c = Command::new(rivulet_bin());
+    c.args(args)
+        .env("RIVULET_LOG", "info")
+        .env_remove("RUST_LOG")
+        .env_remove("PGPASSWORD");
+    c
+}
+
+/// Runs `rivulet run` until `--endpos` (the server's current WAL position, unless given).
+pub fn run_to_end(pg: &PgCluster, config: &Path, extra: &[&str]) -> Output {
+    let endpos = pg.current_lsn();
+    let mut args = vec![
+        "run",
+        "--config",
+        config.to_str().expect("utf-8 path"),
+        "--endpos",
+        &endpos,
+    ];
+    args.extend_from_slice(extra);
+    let out = command(&args).output().expect("run rivulet");
+    assert!(
+        out.status.success(),
+        "rivulet run failed ({}):\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+pub fn spawn_run(config: &Path, extra: &[&str]) -> Child {
+    let mut args = vec!["run", "--config", config.to_str().expect("utf-8 path")];
+    args.extend_from_slice(extra);
+    command(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn rivulet")
+}
+
+pub fn read_jsonl(path: &Path) -> Vec<Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("{}:{}: not JSON ({e}): {l}", path.display(), i + 1))
+        })
+        .collect()
+}
+
+/// Polls until `f` holds or the deadline passes (generous: CI machines are slow and busy).
+pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+pub fn line_count(path: &Path) -> usize {
+    std::fs::read(path)
+        .map(|b| b.iter().filter(|c| **c == b'\n').count())
+        .unwrap_or(0)
+}
+
+/// Sends a signal with kill(1): the tests stay free of unsafe code.
+pub fn signal(child: &Child, sig: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{sig} failed");
+}
+
+/// (topic, op, key) of each record, tombstones as op "tombstone".
+pub fn summary(records: &[Value]) -> Vec<(String, String, Value)> {
+    records
+        .iter()
+        .map(|r| {
+            let op = match &r["value"] {
+                Value::Null => "tombstone".to_string(),
+                v => v["op"].as_str().unwrap_or("?").to_string(),
+            };
+            (
+                r["topic"].as_str().unwrap_or("?").to_string(),
+                op,
+                r["key"].clone(),
+            )
+        })
+        .collect()
+}
