@@ -13,7 +13,7 @@ ensure_rust
 cargo build --quiet -p rivulet
 target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 bin="$target_dir/debug/rivulet"
-"$anchors/setup.sh" >/dev/null
+"$anchors/setup.sh" >/dev/null 2>&1
 
 # Capture every schema the case creates, and map its Debezium properties to Rivulet settings.
 schemas=$( (echo public; sed -n 's/^CREATE SCHEMA \([A-Za-z_][A-Za-z0-9_]*\).*/\1/Ip' "$sql") | sort -u | sed 's/$/.*/' | paste -sd, -)

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 anchors=$(realpath "${ANCHORS:-../shared/anchors}" 2>/dev/null || true)
 [ -x "$anchors/conform.sh" ] || { echo "skipped: ../shared/anchors/conform.sh not found (set ANCHORS=…)"; exit 0; }
 [ $# -gt 0 ] || { sed -n '2,6s/^# \{0,1\}//p' "$0"; exit 2; }
-"$anchors/setup.sh" >/dev/null
+"$anchors/setup.sh" >/dev/null 2>&1
 for case in "$@"; do
     sql=tests/conformance/cases/$case.sql
     [ -f "$sql" ] || { echo "no such case: $sql" >&2; exit 1; }
