@@ -2,9 +2,11 @@
 # bench/run.sh — Rivulet side by side with Debezium 3.6.3 and pg_recvlogical on the same WAL,
 # using ../shared/anchors/bench-peer.sh (a fresh PostgreSQL 15 cluster, 200k inserts + 100k
 # updates + 50k deletes in transactions of 1000 rows; every contender drains it from its own
-# slot). Appends the table it prints to bench/RESULTS.md with the date and the machine.
+# slot; then a 1M-row table read by `psql \copy`, Debezium initial_only and Rivulet
+# initial_only). Appends the table it prints to bench/RESULTS.md with the date and the machine.
 #
-#   bench/run.sh                 # streaming catch-up (snapshots are not implemented yet)
+#   bench/run.sh                 # streaming catch-up, then the 1M-row snapshot (initial_only)
+#   bench/run.sh --skip-snapshot # streaming only
 #   BENCH_INSERTS=… BENCH_UPDATES=… BENCH_DELETES=… bench/run.sh   # other sizes (see bench-peer.sh)
 #   ANCHORS=/path/to/anchors bench/run.sh
 #
@@ -31,8 +33,9 @@ chmod 755 "$work"  # the benchmark cluster runs as the postgres OS user
 trap 'rm -rf "$work"' EXIT
 ours="$bin run --config $PWD/bench/pipeline.toml --set source.url=postgres://postgres@127.0.0.1:{port}/{db}"
 ours+=" --set source.slot={slot} --set source.publication={publication} --set source.tables={tables}"
-ours+=" --set sink.path={out} --set offsets.path=$work/offsets.json"
-BENCH_DIR="$work/bench" "$anchors/bench-peer.sh" --skip-snapshot --ours "$ours" 2>&1 | tee "$work/log.txt"
+ours+=" --set sink.path={out} --set offsets.path=$work/offsets-\$\$.json"
+snapshot="$ours --set source.snapshot=initial_only"
+BENCH_DIR="$work/bench" "$anchors/bench-peer.sh" "$@" --ours "$ours" --ours-snapshot "$snapshot" 2>&1 | tee "$work/log.txt"
 
 {
     echo

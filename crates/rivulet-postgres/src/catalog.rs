@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use rivulet_core::{Column, PgType, ReplicaIdentity, TableId, TableSchema};
-use rivulet_pgoutput::{Relation, builtin_type};
+use rivulet_pgoutput::{Relation, RelationColumn, builtin_type};
 use tokio_postgres::Client;
 
 use crate::SourceError;
@@ -121,6 +121,48 @@ impl Catalog {
         };
         self.types.insert(oid, resolved.clone());
         Ok(resolved)
+    }
+
+    /// The schema of a table as the catalog describes it now, in the shape a Relation message
+    /// would give (published columns only: pgoutput never sends generated ones), so snapshot
+    /// rows and streamed rows of one table encode alike.
+    pub async fn table_schema_by_oid(&mut self, oid: u32) -> Result<Option<TableSchema>, SourceError> {
+        let Some(table) = self
+            .client
+            .query_opt(
+                "SELECT n.nspname::text, c.relname::text, c.relreplident::text \
+                 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1",
+                &[&oid],
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let columns = self
+            .client
+            .query(
+                "SELECT attname::text, atttypid, atttypmod FROM pg_catalog.pg_attribute \
+                 WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped AND attgenerated = '' ORDER BY attnum",
+                &[&oid],
+            )
+            .await?;
+        let replica_identity: String = table.get(2);
+        let rel = Relation {
+            relation_oid: oid,
+            namespace: table.get(0),
+            name: table.get(1),
+            replica_identity: replica_identity.bytes().next().unwrap_or(b'd'),
+            columns: columns
+                .iter()
+                .map(|c| RelationColumn {
+                    is_key: false,
+                    name: c.get(0),
+                    type_oid: c.get(1),
+                    type_modifier: c.get(2),
+                })
+                .collect(),
+        };
+        self.table_schema(&rel).await.map(Some)
     }
 
     /// Builds the schema of a relation from its Relation message plus catalog facts.

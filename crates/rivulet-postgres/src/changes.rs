@@ -25,9 +25,12 @@ use tracing::{debug, info, warn};
 use crate::SourceError;
 use crate::catalog::Catalog;
 use crate::config::TableFilter;
+use crate::watermark::SnapshotFilter;
 
 struct Transaction {
     xid: u32,
+    /// Where its commit record starts (BEGIN's final LSN): what snapshot watermarks compare.
+    commit_lsn: Lsn,
     commit_time_us: i64,
     /// Delivered before a restart: decode (to keep relation state) but emit nothing.
     skip: bool,
@@ -47,6 +50,12 @@ pub enum Progress {
 
 pub struct ChangeBuilder {
     filter: TableFilter,
+    /// After a snapshot whose chunks were read later than the stream resumes: per-row skips.
+    snapshot_filter: Option<SnapshotFilter>,
+    /// The source state each commit's position carries: `while_filtering` until the stream is
+    /// past the snapshot filter, then `settled`.
+    state_while_filtering: Option<Arc<serde_json::Value>>,
+    state_settled: Option<Arc<serde_json::Value>>,
     /// Operations the user asked not to emit.
     skipped_ops: Vec<Op>,
     relations: HashMap<u32, Arc<TableSchema>>,
@@ -67,6 +76,9 @@ impl ChangeBuilder {
     ) -> Self {
         ChangeBuilder {
             filter,
+            snapshot_filter: None,
+            state_while_filtering: None,
+            state_settled: None,
             skipped_ops,
             relations: HashMap::new(),
             txn: None,
@@ -74,6 +86,29 @@ impl ChangeBuilder {
             skip_below,
             warned: HashSet::new(),
         }
+    }
+
+    /// Applies a snapshot's watermarks and the source state positions must carry.
+    pub fn with_snapshot(
+        mut self,
+        filter: Option<SnapshotFilter>,
+        state_while_filtering: Option<Arc<serde_json::Value>>,
+        state_settled: Option<Arc<serde_json::Value>>,
+    ) -> Self {
+        self.snapshot_filter = filter;
+        self.state_while_filtering = state_while_filtering;
+        self.state_settled = state_settled;
+        self
+    }
+
+    fn source_state_at(&mut self, end: Lsn) -> Option<Arc<serde_json::Value>> {
+        if let Some(f) = &self.snapshot_filter {
+            if end < f.until() {
+                return self.state_while_filtering.clone();
+            }
+            self.snapshot_filter = None;
+        }
+        self.state_settled.clone()
     }
 
     pub fn in_transaction(&self) -> bool {
@@ -92,6 +127,9 @@ impl ChangeBuilder {
         let from = out.len();
         let progress = self.apply_inner(msg, lsn, server_time_us, catalog, out).await?;
         drop_skipped(out, from, &self.skipped_ops);
+        if let (Some(filter), Some(txn)) = (self.snapshot_filter.as_mut(), self.txn.as_ref()) {
+            drop_snapshotted(out, from, filter, txn.commit_lsn);
+        }
         Ok(progress)
     }
 
@@ -115,6 +153,7 @@ impl ChangeBuilder {
                 }
                 self.txn = Some(Transaction {
                     xid,
+                    commit_lsn: final_lsn,
                     commit_time_us,
                     skip,
                     origin: None,
@@ -133,10 +172,12 @@ impl ChangeBuilder {
                     .take()
                     .ok_or_else(|| decode_error(lsn, "COMMIT without BEGIN"))?;
                 if !txn.skip {
+                    let source_state = self.source_state_at(end_lsn);
                     out.push(SourceItem::Commit(Position {
                         lsn: end_lsn,
                         txid: Some(txn.xid),
                         commit_time_us: Some(commit_time_us),
+                        source_state,
                     }));
                 }
                 self.last_commit_lsn = Some(end_lsn);
@@ -267,10 +308,12 @@ impl ChangeBuilder {
                             change: Change::Message(message),
                             source: meta,
                         }));
+                        let source_state = self.source_state_at(end);
                         out.push(SourceItem::Commit(Position {
                             lsn: end,
                             txid: None,
                             commit_time_us: None,
+                            source_state,
                         }));
                     }
                     self.last_commit_lsn = Some(message_lsn);
@@ -405,19 +448,41 @@ fn row_event(
     })
 }
 
+/// Drops the changes that a snapshot chunk read later already contains.
+fn drop_snapshotted(out: &mut Vec<SourceItem>, from: usize, filter: &mut SnapshotFilter, commit_lsn: Lsn) {
+    let tail = out.split_off(from);
+    out.extend(tail.into_iter().filter(|item| match item {
+        SourceItem::Event(ChangeEvent {
+            change: Change::Row(r),
+            ..
+        }) => {
+            let row = r.after.as_ref().or(r.before.as_ref());
+            let key: Vec<Value> = r
+                .table
+                .primary_key
+                .iter()
+                .filter_map(|&k| row.and_then(|row| row.get(k)).cloned())
+                .collect();
+            filter.keep_row(&r.table, &key, commit_lsn)
+        }
+        SourceItem::Event(ChangeEvent {
+            change: Change::Truncate(t),
+            ..
+        }) => filter.keep_truncate(&t.table.id, commit_lsn),
+        _ => true,
+    }));
+}
+
 /// Drops the events of skipped operations that `apply` just appended after `from`.
 fn drop_skipped(out: &mut Vec<SourceItem>, from: usize, skipped: &[Op]) {
     if skipped.is_empty() || out.len() == from {
         return;
     }
-    let mut i = from;
-    while i < out.len() {
-        if matches!(&out[i], SourceItem::Event(e) if skipped.contains(&e.op())) {
-            out.remove(i);
-        } else {
-            i += 1;
-        }
-    }
+    let tail = out.split_off(from);
+    out.extend(
+        tail.into_iter()
+            .filter(|item| !matches!(item, SourceItem::Event(e) if skipped.contains(&e.op()))),
+    );
 }
 
 fn decode_error(lsn: Lsn, message: &str) -> SourceError {

@@ -25,6 +25,11 @@ pub struct PostgresSourceConfig {
     pub snapshot: SnapshotMode,
     /// Debezium's `topic.prefix`; default: the pipeline name.
     pub topic_prefix: Option<String>,
+    /// Connections reading a snapshot in parallel; default: the number of CPU cores.
+    pub snapshot_parallelism: Option<usize>,
+    /// Rows per snapshot chunk (the unit of parallel reading and of resuming).
+    #[serde(default = "default_chunk_rows")]
+    pub snapshot_chunk_rows: u64,
     /// Operations not to emit, as Debezium's `skipped.operations`: any of "c", "u", "d", "t"
     /// (or "none"). Rivulet emits everything by default; Debezium skips truncates ("t").
     #[serde(default, deserialize_with = "string_or_list")]
@@ -35,20 +40,28 @@ pub struct PostgresSourceConfig {
     pub status_interval: Duration,
 }
 
+fn default_chunk_rows() -> u64 {
+    100_000
+}
+
 fn default_status_interval() -> Duration {
     Duration::from_secs(10)
 }
 
-/// Debezium's `snapshot.mode`. This version streams only; the other modes are accepted by the
-/// parser so the error can say what to do instead.
+/// Debezium's `snapshot.mode`: whether existing rows are read before streaming.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SnapshotMode {
     /// Stream changes from the slot; rows that existed before are not read.
     #[default]
     NoData,
+    /// Snapshot every table when the pipeline has no offsets yet, then stream from the exact
+    /// point the snapshot saw.
     Initial,
+    /// Snapshot, then stop.
     InitialOnly,
+    /// As `initial`, and snapshot again when the slot no longer covers the offsets (dropped,
+    /// invalidated, or moved past them).
     WhenNeeded,
 }
 

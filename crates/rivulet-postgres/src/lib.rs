@@ -1,26 +1,35 @@
-//! The PostgreSQL source: streams a database's committed changes as [`rivulet_core::ChangeEvent`]s.
+//! The PostgreSQL source: a database's existing rows (snapshot) and committed changes (stream)
+//! as [`rivulet_core::ChangeEvent`]s.
 //!
 //! ```text
-//!  PostgresSource::connect          PostgresSource::stream
-//!  ───────────────────────          ───────────────────────────────────────────────────────────
-//!  checks (wal_level, role,   ──▶   START_REPLICATION (pgoutput, proto 1) ─▶ changes::ChangeBuilder
-//!  tables), publication,            ─▶ batches of SourceItem ─▶ runtime ─▶ acks ─▶ standby status
-//!  slot (created if missing)        (catalog lookups on RELATION messages)
+//!  PostgresSource::connect              PostgresSource::run
+//!  ─────────────────────────            ─────────────────────────────────────────────────────────
+//!  checks (wal_level, role, tables),    [snapshot::Snapshotter: exported snapshot ─▶ COPY chunks ─▶ r events]
+//!  publication, slot, and the plan ──▶  START_REPLICATION (pgoutput, proto 1) ─▶ changes::ChangeBuilder
+//!  (stream / snapshot / resume)          ─▶ batches of SourceItem ─▶ runtime ─▶ acks ─▶ standby status
 //! ```
 //!
 //! Rooms: [`config`] (the `[source]` section), [`setup`] (facts, publication, slot),
-//! [`catalog`] (relation → table schema), [`changes`] (messages → events), [`stream`] (the
-//! replication loop), [`check`] (`rivulet check`).
+//! [`catalog`] (relation → table schema), [`snapshot`] (consistent parallel snapshots),
+//! [`state`] (what a checkpoint records), [`watermark`] + [`key_order`] (the stream filter
+//! after a resumed snapshot), [`changes`] (messages → events), [`stream`] (the replication
+//! loop), [`check`] (`rivulet check`).
 
 pub mod catalog;
 pub mod changes;
 pub mod check;
 pub mod config;
 pub mod error;
+pub mod key_order;
 pub mod setup;
+pub mod snapshot;
+pub mod state;
 pub mod stream;
+pub mod watermark;
 
-use rivulet_core::{Lsn, Op, Position, SourceItem};
+use std::time::Duration;
+
+use rivulet_core::{Lsn, Op, Position, SourceItem, TableId};
 use rivulet_pgwire::{ConnectionConfig, ReplicationConnection, SlotSnapshot, connect_sql};
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -31,10 +40,15 @@ pub use stream::StreamEnd;
 
 use crate::catalog::Catalog;
 use crate::changes::ChangeBuilder;
-use crate::setup::{quote_ident, quote_literal};
+use crate::setup::{TableFacts, quote_ident, quote_literal};
+use crate::snapshot::{ChunkSizing, ExportedSnapshot, NewSnapshot, SnapshotEnd, Snapshotter};
+use crate::state::SourceState;
+use crate::watermark::SnapshotFilter;
 
 /// How long a slot held by another connection may take to be released before we give up.
-const SLOT_RELEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+const SLOT_RELEASE_WAIT: Duration = Duration::from_secs(10);
+/// A snapshot plan is saved with every checkpoint; this bounds its size.
+const MAX_CHUNKS_PER_TABLE: u64 = 256;
 
 /// Settings after defaults are applied.
 #[derive(Clone, Debug)]
@@ -45,6 +59,7 @@ pub struct ResolvedSource {
     pub publication: String,
     /// Operations not emitted (`skipped_operations`).
     pub skipped_ops: Vec<Op>,
+    pub parallelism: usize,
     pub config: PostgresSourceConfig,
 }
 
@@ -52,13 +67,6 @@ impl ResolvedSource {
     /// Applies defaults (`rivulet_<pipeline>` for slot and publication) and validates what can
     /// be validated without a server.
     pub fn new(config: &PostgresSourceConfig, pipeline: &str) -> Result<Self, SourceError> {
-        if config.snapshot != SnapshotMode::NoData {
-            return Err(SourceError::setup(format!(
-                "source.snapshot = \"{}\" is not available in this version: it streams changes from the slot only \
-                 (snapshot = \"no_data\"); rows that existed before the slot are not read",
-                config.snapshot
-            )));
-        }
         let connection = ConnectionConfig::from_url(&config.url)?;
         let filter = TableFilter::parse(&config.tables).map_err(SourceError::Setup)?;
         let default_name = || format!("rivulet_{}", slot_safe(pipeline));
@@ -81,11 +89,25 @@ impl ResolvedSource {
             });
         }
         let interval = config.status_interval;
-        if interval < std::time::Duration::from_millis(100) || interval > std::time::Duration::from_secs(10) {
+        if interval < Duration::from_millis(100) || interval > Duration::from_secs(10) {
             return Err(SourceError::setup(format!(
                 "source.status_interval = {interval:?} is out of range: use 100ms to 10s (the server expects a status at \
                  least every wal_sender_timeout, 60 s by default)"
             )));
+        }
+        let parallelism = match config.snapshot_parallelism {
+            Some(0) => {
+                return Err(SourceError::setup(
+                    "source.snapshot_parallelism must be at least 1",
+                ));
+            }
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(2, |n| n.get()),
+        };
+        if config.snapshot_chunk_rows == 0 {
+            return Err(SourceError::setup(
+                "source.snapshot_chunk_rows must be at least 1",
+            ));
         }
         Ok(ResolvedSource {
             connection,
@@ -93,6 +115,7 @@ impl ResolvedSource {
             slot,
             publication,
             skipped_ops,
+            parallelism,
             config: config.clone(),
         })
     }
@@ -126,7 +149,25 @@ fn validate_slot_name(slot: &str) -> Result<(), SourceError> {
     }
 }
 
-/// A source that is connected and set up, ready to stream.
+/// What `run` does first.
+enum Plan {
+    /// Stream from the resume position (or the slot's).
+    Stream,
+    /// Read a snapshot, then stream (or stop, for `initial_only`).
+    Snapshot {
+        /// Set when the permanent slot was just created with an exported snapshot: no
+        /// temporary slot is needed.
+        exported: Option<ExportedSnapshot>,
+        /// Tables to plan (a new snapshot); `None` resumes the plan in the offsets.
+        plan: Option<NewSnapshot>,
+        /// Start from an empty source state (a new snapshot replaces an old one).
+        reset: bool,
+    },
+    /// `initial_only` with a complete snapshot: nothing to do.
+    Nothing,
+}
+
+/// A source that is connected and set up, ready to run.
 pub struct PostgresSource {
     resolved: ResolvedSource,
     catalog: Catalog,
@@ -134,13 +175,16 @@ pub struct PostgresSource {
     system_id: String,
     database: String,
     slot_confirmed: Option<Lsn>,
+    plan: Plan,
 }
 
 impl PostgresSource {
-    /// Connects, checks the server, creates the publication and the slot when missing.
-    pub async fn connect(resolved: ResolvedSource) -> Result<Self, SourceError> {
+    /// Connects, checks the server, creates the publication and the slot when missing, and
+    /// decides from the snapshot mode and `resume` (the last checkpoint) what to do first.
+    pub async fn connect(resolved: ResolvedSource, resume: Option<&Position>) -> Result<Self, SourceError> {
         let conn = &resolved.connection;
-        info!(server = %conn.redacted(), slot = %resolved.slot, publication = %resolved.publication, "connecting");
+        let mode = resolved.config.snapshot;
+        info!(server = %conn.redacted(), slot = %resolved.slot, publication = %resolved.publication, snapshot = %mode, "connecting");
         let client = connect_sql(conn).await?;
         let facts = setup::server_facts(&client).await?;
         if let Some(e) = setup::wal_level_error(&facts) {
@@ -153,88 +197,150 @@ impl PostgresSource {
         if let Some(e) = setup::missing_tables_error(&missing) {
             return Err(SourceError::Setup(e));
         }
-
-        match setup::find_publication(&client, &resolved.publication).await? {
-            Some(publication) => {
-                if let Some(e) = setup::publication_gaps(&resolved.publication, &publication, &tables) {
-                    return Err(SourceError::Setup(e));
-                }
-                for op in ["insert", "update", "delete", "truncate"] {
-                    if !publication.publishes.contains(&op) {
-                        warn!(publication = %resolved.publication, "the publication does not publish {op}s: they will not be captured");
-                    }
-                }
-                for t in tables.iter().filter(|t| t.lacks_replica_identity()) {
-                    warn!(table = %t.id, "no primary key and no replica identity: its UPDATEs and DELETEs fail at the source \
-                          while it is published; fix: {}", t.replica_identity_fix());
-                }
-            }
-            None => {
-                // Adding such a table to a publication would make the application's UPDATEs and
-                // DELETEs on it fail, so refuse rather than break the source database.
-                if let Some(t) = tables.iter().find(|t| t.lacks_replica_identity()) {
-                    return Err(SourceError::setup(format!(
-                        "table {} has no primary key and REPLICA IDENTITY {}: once published, its UPDATEs and DELETEs \
-                         would fail. Run {} then start again",
-                        t.id,
-                        if t.replica_identity == 'n' {
-                            "NOTHING"
-                        } else {
-                            "DEFAULT"
-                        },
-                        t.replica_identity_fix()
-                    )));
-                }
-                let sql = setup::create_publication_sql(&resolved.publication, &resolved.filter, &tables);
-                client.batch_execute(&sql).await.map_err(|e| {
-                    SourceError::setup(format!(
-                        "cannot create publication {}: {} (run `{sql}` as the tables' owner or a superuser, then start again)",
-                        quote_ident(&resolved.publication),
-                        rivulet_pgwire::PgError::from(e)
-                    ))
-                })?;
-                info!(publication = %resolved.publication, "created publication");
-            }
+        if mode != SnapshotMode::NoData
+            && let Some(t) = tables.iter().find(|t| !t.can_select)
+        {
+            return Err(SourceError::setup(format!(
+                "role {} cannot read {} for the snapshot: run GRANT SELECT ON {} TO {};",
+                quote_ident(&facts.user),
+                t.id,
+                setup::quote_table(&t.id),
+                quote_ident(&facts.user)
+            )));
         }
+        ensure_publication(&client, &resolved, &tables).await?;
 
         let mut replication = ReplicationConnection::connect(conn).await?;
         let system = replication.identify_system().await?;
-        let slot_confirmed = match setup::find_slot(&client, &resolved.slot).await? {
-            Some(mut slot) => {
-                // Right after a crash the server may not have noticed yet that the previous
-                // connection is gone; give it a moment before calling the slot busy.
-                let deadline = tokio::time::Instant::now() + SLOT_RELEASE_WAIT;
-                while let Some(pid) = slot.active_pid {
-                    if tokio::time::Instant::now() >= deadline {
-                        break;
-                    }
-                    info!(slot = %resolved.slot, pid, "the slot is in use; waiting for it to be released");
-                    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
-                    match setup::find_slot(&client, &resolved.slot).await? {
-                        Some(s) => slot = s,
-                        None => break,
-                    }
+        let state = SourceState::from_position(resume.and_then(|p| p.source_state.as_ref()))?;
+        let mut slot = setup::find_slot(&client, &resolved.slot).await?;
+        if let Some(s) = slot.as_mut() {
+            wait_for_release(&client, &resolved.slot, s).await?;
+        }
+        let lost = slot
+            .as_ref()
+            .is_some_and(|s| s.wal_status.as_deref() == Some("lost"));
+        if let Some(s) = &slot
+            && !(lost && mode == SnapshotMode::WhenNeeded)
+            && let Some(e) = setup::slot_problem(&resolved.slot, s, &facts.database)
+        {
+            return Err(SourceError::Setup(e));
+        }
+        let gap = match (resume, slot.as_ref().and_then(|s| s.confirmed_flush)) {
+            (Some(p), Some(confirmed)) => confirmed > p.lsn,
+            _ => false,
+        };
+        let all_tables = || tables.iter().map(|t| (t.id.clone(), t.oid)).collect::<Vec<_>>();
+        let slot_name = resolved.slot.clone();
+
+        let mut exported = None;
+        let plan = match mode {
+            SnapshotMode::NoData => {
+                if slot.is_none() {
+                    create_slot(&mut replication, &facts, &slot_name, SlotSnapshot::NoExport).await?;
                 }
-                if let Some(e) = setup::slot_problem(&resolved.slot, &slot, &facts.database) {
-                    return Err(SourceError::Setup(e));
-                }
-                slot.confirmed_flush
+                Plan::Stream
             }
-            None => {
-                if facts.used_replication_slots >= facts.max_replication_slots {
-                    return Err(SourceError::setup(format!(
-                        "cannot create replication slot {}: all {} slots are in use (max_replication_slots). Drop an unused \
-                         slot or raise max_replication_slots and restart PostgreSQL",
-                        quote_literal(&resolved.slot),
-                        facts.max_replication_slots
-                    )));
+            SnapshotMode::InitialOnly => match (resume, &state.snapshot) {
+                (None, _) => Plan::Snapshot {
+                    exported: None,
+                    plan: Some(NewSnapshot {
+                        tables: all_tables(),
+                        stream_position: None,
+                    }),
+                    reset: true,
+                },
+                (Some(_), Some(s)) if !s.complete => Plan::Snapshot {
+                    exported: None,
+                    plan: None,
+                    reset: false,
+                },
+                _ => Plan::Nothing,
+            },
+            SnapshotMode::Initial | SnapshotMode::WhenNeeded => {
+                let slot_gone = slot.is_none() || lost;
+                if resume.is_some() && (slot_gone || gap) {
+                    if mode == SnapshotMode::Initial {
+                        return Err(SourceError::setup(if slot_gone {
+                            format!(
+                                "replication slot '{slot_name}' {} but the offsets say the pipeline streamed from it: changes \
+                                 since then are gone. Use snapshot = \"when_needed\" to take a new snapshot, or move the \
+                                 offsets file away to start over",
+                                if lost { "was invalidated" } else { "does not exist" }
+                            )
+                        } else {
+                            format!(
+                                "replication slot '{slot_name}' has moved past the stored offsets: the changes in between \
+                                 are gone. Use snapshot = \"when_needed\" to take a new snapshot"
+                            )
+                        }));
+                    }
+                    warn!(slot = %slot_name, reason = if lost { "invalidated" } else if slot.is_none() { "missing" } else { "moved past the offsets" },
+                          "the slot no longer covers the offsets: taking a new snapshot (snapshot = \"when_needed\")");
                 }
-                let created = replication
-                    .create_logical_slot(&resolved.slot, "pgoutput", false, SlotSnapshot::NoExport)
-                    .await?;
-                info!(slot = %resolved.slot, consistent_point = %created.consistent_point, "created replication slot");
-                Some(created.consistent_point)
+                let fresh = resume.is_none() || slot_gone || gap;
+                if lost {
+                    client
+                        .execute("SELECT pg_drop_replication_slot($1)", &[&slot_name])
+                        .await?;
+                    slot = None;
+                }
+                if fresh {
+                    if slot.is_none() {
+                        let created =
+                            create_slot(&mut replication, &facts, &slot_name, SlotSnapshot::Export).await?;
+                        exported = created.snapshot_name.map(|name| ExportedSnapshot {
+                            name,
+                            lsn: created.consistent_point,
+                        });
+                    }
+                    Plan::Snapshot {
+                        exported: exported.take(),
+                        plan: Some(NewSnapshot {
+                            tables: all_tables(),
+                            stream_position: None,
+                        }),
+                        reset: true,
+                    }
+                } else if state.snapshot.as_ref().is_some_and(|s| !s.complete) {
+                    Plan::Snapshot {
+                        exported: None,
+                        plan: None,
+                        reset: false,
+                    }
+                } else {
+                    let added: Vec<(TableId, u32)> = tables
+                        .iter()
+                        .filter(|t| !state.has_snapshotted(&t.id))
+                        .map(|t| (t.id.clone(), t.oid))
+                        .collect();
+                    if added.is_empty() || state.snapshotted.is_empty() {
+                        if !added.is_empty() {
+                            info!(
+                                "the pipeline has offsets but never took a snapshot: streaming without one (as Debezium)"
+                            );
+                        }
+                        Plan::Stream
+                    } else {
+                        let names: Vec<String> = added.iter().map(|(id, _)| id.to_string()).collect();
+                        info!(tables = %names.join(", "), "tables added since the last snapshot: snapshotting them before streaming on");
+                        Plan::Snapshot {
+                            exported: None,
+                            plan: Some(NewSnapshot {
+                                tables: added,
+                                stream_position: resume.map(|p| p.lsn),
+                            }),
+                            reset: false,
+                        }
+                    }
+                }
             }
+        };
+        let slot_confirmed = match &plan {
+            Plan::Snapshot {
+                exported: Some(e), ..
+            } => Some(e.lsn),
+            _ => slot.and_then(|s| s.confirmed_flush),
         };
         Ok(PostgresSource {
             resolved,
@@ -243,6 +349,7 @@ impl PostgresSource {
             system_id: system.system_id,
             database: facts.database,
             slot_confirmed,
+            plan,
         })
     }
 
@@ -259,12 +366,80 @@ impl PostgresSource {
         &self.resolved.slot
     }
 
-    /// Streams changes after `resume` (or from the slot's position) until shutdown, `endpos`,
-    /// or an error. `acks` carries the durable LSN from the runtime; it must start at the
-    /// resume position.
-    pub async fn stream(
+    /// Snapshots (when planned), then streams changes until shutdown, `endpos`, or an error.
+    /// `acks` carries the durable LSN from the runtime; it must start at the resume position.
+    pub async fn run(
+        mut self,
+        resume: Option<Position>,
+        endpos: Option<Lsn>,
+        out: mpsc::Sender<Vec<SourceItem>>,
+        acks: watch::Receiver<Lsn>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<StreamEnd, SourceError> {
+        let mut state = SourceState::from_position(resume.as_ref().and_then(|p| p.source_state.as_ref()))?;
+        let mut resume = resume;
+        match std::mem::replace(&mut self.plan, Plan::Stream) {
+            Plan::Nothing => {
+                info!("the snapshot is complete already (snapshot = \"initial_only\"): nothing to do");
+                return Ok(StreamEnd::SnapshotComplete);
+            }
+            Plan::Stream => {}
+            Plan::Snapshot {
+                exported,
+                plan,
+                reset,
+            } => {
+                if reset {
+                    state = SourceState::new();
+                }
+                let (snapshot, exporter) = match exported {
+                    Some(e) => (e, None),
+                    None => {
+                        let (e, conn) = temporary_snapshot(&self.resolved.connection).await?;
+                        (e, Some(conn))
+                    }
+                };
+                let sizing = ChunkSizing {
+                    rows_per_chunk: self.resolved.config.snapshot_chunk_rows,
+                    max_chunks: MAX_CHUNKS_PER_TABLE,
+                };
+                let mut snapshotter = Snapshotter {
+                    connection: &self.resolved.connection,
+                    catalog: &mut self.catalog,
+                    parallelism: self.resolved.parallelism,
+                    sizing,
+                };
+                match snapshotter
+                    .run(snapshot, exporter, &mut state, plan, &out, &mut shutdown)
+                    .await?
+                {
+                    SnapshotEnd::Complete => {}
+                    SnapshotEnd::Shutdown => return Ok(StreamEnd::Shutdown),
+                    SnapshotEnd::ConsumerGone => return Ok(StreamEnd::ConsumerGone),
+                }
+                if self.resolved.config.snapshot == SnapshotMode::InitialOnly {
+                    return Ok(StreamEnd::SnapshotComplete);
+                }
+                let lsn = state
+                    .snapshot
+                    .as_ref()
+                    .and_then(|s| s.stream_position.or_else(|| s.lsn_bounds().map(|(low, _)| low)))
+                    .unwrap_or(Lsn::ZERO);
+                resume = Some(Position {
+                    lsn,
+                    txid: None,
+                    commit_time_us: None,
+                    source_state: None,
+                });
+            }
+        }
+        self.stream(resume, state, endpos, out, acks, shutdown).await
+    }
+
+    async fn stream(
         self,
         resume: Option<Position>,
+        state: SourceState,
         endpos: Option<Lsn>,
         out: mpsc::Sender<Vec<SourceItem>>,
         acks: watch::Receiver<Lsn>,
@@ -277,7 +452,7 @@ impl PostgresSource {
             return Err(SourceError::setup(format!(
                 "replication slot '{slot}' has moved past the stored offsets ({confirmed} > {}): the changes in \
                  between are no longer available. If that gap is acceptable, delete the offsets file to continue from the \
-                 slot's position; otherwise start over with a new slot",
+                 slot's position; otherwise start over with a new slot (or use snapshot = \"when_needed\")",
                 resume.lsn
             )));
         }
@@ -297,15 +472,33 @@ impl PostgresSource {
             .await?;
         let skip_below = resume.as_ref().map_or(Lsn::ZERO, |p| p.lsn);
         let flushed = resume.as_ref().map_or(start, |p| p.lsn);
+
+        // After a snapshot, commits carry the snapshotted tables (and, while some chunks are
+        // newer than the stream, their watermarks).
+        let filter = state
+            .snapshot
+            .as_ref()
+            .and_then(|s| SnapshotFilter::new(s, skip_below));
+        let settled = (!state.snapshotted.is_empty()).then(|| {
+            let mut s = state.clone();
+            s.snapshot = None;
+            s.to_shared()
+        });
+        let while_filtering = filter.as_ref().map(|_| state.to_shared());
+        if let Some(f) = &filter {
+            info!(until = %f.until(), "filtering changes already contained in a resumed snapshot");
+        }
+        let builder = ChangeBuilder::new(
+            self.resolved.filter.clone(),
+            self.resolved.skipped_ops.clone(),
+            skip_below,
+            resume.map(|p| p.lsn),
+        )
+        .with_snapshot(filter, while_filtering, settled);
         let streaming = stream::StreamLoop {
             stream,
             catalog: self.catalog,
-            builder: ChangeBuilder::new(
-                self.resolved.filter.clone(),
-                self.resolved.skipped_ops.clone(),
-                skip_below,
-                resume.map(|p| p.lsn),
-            ),
+            builder,
             out,
             acks,
             shutdown,
@@ -316,4 +509,123 @@ impl PostgresSource {
         };
         streaming.run().await
     }
+}
+
+async fn ensure_publication(
+    client: &tokio_postgres::Client,
+    resolved: &ResolvedSource,
+    tables: &[TableFacts],
+) -> Result<(), SourceError> {
+    match setup::find_publication(client, &resolved.publication).await? {
+        Some(publication) => {
+            if let Some(e) = setup::publication_gaps(&resolved.publication, &publication, tables) {
+                return Err(SourceError::Setup(e));
+            }
+            for op in ["insert", "update", "delete", "truncate"] {
+                if !publication.publishes.contains(&op) {
+                    warn!(publication = %resolved.publication, "the publication does not publish {op}s: they will not be captured");
+                }
+            }
+            for t in tables.iter().filter(|t| t.lacks_replica_identity()) {
+                warn!(table = %t.id, "no primary key and no replica identity: its UPDATEs and DELETEs fail at the source \
+                      while it is published; fix: {}", t.replica_identity_fix());
+            }
+        }
+        None => {
+            // Adding such a table to a publication would make the application's UPDATEs and
+            // DELETEs on it fail, so refuse rather than break the source database.
+            if let Some(t) = tables.iter().find(|t| t.lacks_replica_identity()) {
+                return Err(SourceError::setup(format!(
+                    "table {} has no primary key and REPLICA IDENTITY {}: once published, its UPDATEs and DELETEs \
+                     would fail. Run {} then start again",
+                    t.id,
+                    if t.replica_identity == 'n' {
+                        "NOTHING"
+                    } else {
+                        "DEFAULT"
+                    },
+                    t.replica_identity_fix()
+                )));
+            }
+            let sql = setup::create_publication_sql(&resolved.publication, &resolved.filter, tables);
+            client.batch_execute(&sql).await.map_err(|e| {
+                SourceError::setup(format!(
+                    "cannot create publication {}: {} (run `{sql}` as the tables' owner or a superuser, then start again)",
+                    quote_ident(&resolved.publication),
+                    rivulet_pgwire::PgError::from(e)
+                ))
+            })?;
+            info!(publication = %resolved.publication, "created publication");
+        }
+    }
+    Ok(())
+}
+
+/// Right after a crash the server may not have noticed yet that the previous connection is
+/// gone; give it a moment before calling the slot busy.
+async fn wait_for_release(
+    client: &tokio_postgres::Client,
+    name: &str,
+    slot: &mut setup::SlotFacts,
+) -> Result<(), SourceError> {
+    let deadline = tokio::time::Instant::now() + SLOT_RELEASE_WAIT;
+    while let Some(pid) = slot.active_pid {
+        if tokio::time::Instant::now() >= deadline {
+            break;
+        }
+        info!(slot = %name, pid, "the slot is in use; waiting for it to be released");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        match setup::find_slot(client, name).await? {
+            Some(s) => *slot = s,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+async fn create_slot(
+    replication: &mut ReplicationConnection,
+    facts: &setup::ServerFacts,
+    name: &str,
+    snapshot: SlotSnapshot,
+) -> Result<rivulet_pgwire::CreatedSlot, SourceError> {
+    if facts.used_replication_slots >= facts.max_replication_slots {
+        return Err(SourceError::setup(format!(
+            "cannot create replication slot {}: all {} slots are in use (max_replication_slots). Drop an unused \
+             slot or raise max_replication_slots and restart PostgreSQL",
+            quote_literal(name),
+            facts.max_replication_slots
+        )));
+    }
+    let created = replication
+        .create_logical_slot(name, "pgoutput", false, snapshot)
+        .await?;
+    info!(slot = %name, consistent_point = %created.consistent_point, "created replication slot");
+    Ok(created)
+}
+
+/// An exported snapshot from a temporary slot, for snapshots that cannot come from the
+/// permanent slot's creation (resumed, or added tables, or an existing slot). The connection
+/// must stay open until every reader has imported the snapshot; the slot goes with it.
+async fn temporary_snapshot(
+    connection: &ConnectionConfig,
+) -> Result<(ExportedSnapshot, ReplicationConnection), SourceError> {
+    let mut conn = ReplicationConnection::connect(connection).await?;
+    let name = format!("rivulet_snapshot_{}", std::process::id());
+    let created = conn.create_logical_slot(&name, "pgoutput", true, SlotSnapshot::Export).await.map_err(|e| {
+        SourceError::setup(format!(
+            "cannot create the temporary replication slot a snapshot needs: {e} (a snapshot of an existing slot needs one \
+             free replication slot while it starts)"
+        ))
+    })?;
+    let snapshot_name = created
+        .snapshot_name
+        .ok_or_else(|| SourceError::setup("the server exported no snapshot for the temporary slot"))?;
+    Ok((
+        ExportedSnapshot {
+            name: snapshot_name,
+            lsn: created.consistent_point,
+        },
+        conn,
+    ))
 }

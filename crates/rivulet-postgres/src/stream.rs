@@ -42,6 +42,8 @@ pub enum StreamEnd {
     ServerEnded,
     /// The runtime stopped listening (it failed, and will report why).
     ConsumerGone,
+    /// `initial_only`: the snapshot is delivered (or was already), no streaming.
+    SnapshotComplete,
 }
 
 pub(crate) struct StreamLoop {

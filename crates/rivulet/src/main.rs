@@ -121,6 +121,7 @@ async fn run(args: PipelineArgs, endpos: Option<Lsn>) -> ExitCode {
                 StreamEnd::EndPosition => "reached --endpos",
                 StreamEnd::ServerEnded => "the server ended replication",
                 StreamEnd::ConsumerGone => "the sink stopped",
+                StreamEnd::SnapshotComplete => "the snapshot is complete (snapshot = \"initial_only\")",
             };
             let position = summary
                 .position
@@ -205,3 +206,6 @@ async fn check(args: PipelineArgs) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -74,7 +74,22 @@ pub async fn run(
     let store = OffsetStore::new(config.offsets_path());
     // Read the offsets before touching the database: a corrupt file should stop us early.
     let checkpoint = store.load()?;
-    let source = PostgresSource::connect(resolved).await?;
+    let topic_prefix = source_config
+        .topic_prefix
+        .clone()
+        .unwrap_or_else(|| config.name.clone());
+    let encoder = DebeziumEncoder::new(config.format.debezium(&topic_prefix, &resolved.connection.dbname));
+    let mut sink: Box<dyn Sink> = match &config.sink {
+        SinkConfig::Jsonl(c) => Box::new(JsonlSink::new(c, encoder)),
+    };
+    let sink_name = sink.name();
+    // The sink first: an exactly-once sink's own position decides where the source resumes.
+    let sink_position = sink
+        .open(checkpoint.as_ref().map(|c| c.sink.clone()))
+        .await
+        .map_err(|e| PipelineError::Sink(sink_name, e))?;
+    let resume = sink_position.or_else(|| checkpoint.as_ref().map(|c| c.position.clone()));
+    let source = PostgresSource::connect(resolved, resume.as_ref()).await?;
     if let Some(cp) = &checkpoint {
         if cp.system_id != source.system_id() {
             return Err(PipelineError::Setup(format!(
@@ -89,30 +104,16 @@ pub async fn run(
             info!(old = %cp.slot, new = %source.slot(), "the slot changed since the last checkpoint; resuming by position");
         }
     }
-    let topic_prefix = source_config
-        .topic_prefix
-        .clone()
-        .unwrap_or_else(|| config.name.clone());
-    let encoder = DebeziumEncoder::new(config.format.debezium(&topic_prefix, source.database()));
-    let mut sink: Box<dyn Sink> = match &config.sink {
-        SinkConfig::Jsonl(c) => Box::new(JsonlSink::new(c, encoder)),
-    };
-    let sink_name = sink.name();
-    let sink_position = sink
-        .open(checkpoint.as_ref().map(|c| c.sink.clone()))
-        .await
-        .map_err(|e| PipelineError::Sink(sink_name, e))?;
-    let resume = sink_position.or_else(|| checkpoint.as_ref().map(|c| c.position.clone()));
     match &resume {
         Some(p) => info!(position = %p.lsn, "resuming after the last checkpoint"),
-        None => info!("no checkpoint yet: starting from the slot's position"),
+        None => info!("no checkpoint yet"),
     }
 
     let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
     let (ack_tx, ack_rx) = watch::channel(resume.as_ref().map_or(Lsn::ZERO, |p| p.lsn));
     let system_id = source.system_id().to_string();
     let slot = source.slot().to_string();
-    let source_task = tokio::spawn(source.stream(resume.clone(), options.endpos, tx, ack_rx, shutdown));
+    let source_task = tokio::spawn(source.run(resume.clone(), options.endpos, tx, ack_rx, shutdown));
 
     let mut delivery = Delivery {
         sink,

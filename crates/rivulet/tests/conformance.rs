@@ -95,10 +95,18 @@ fn run_case(name: &str, sql_path: &Path) {
     let expected: Vec<Value> = read_jsonl(&cases_dir().join(format!("{name}.debezium.jsonl")));
 
     let pg = PgCluster::start();
-    pg.psql_script(setup);
-    pg.psql("CREATE PUBLICATION conform_pub FOR ALL TABLES");
-    pg.psql("SELECT pg_create_logical_replication_slot('rivulet_test', 'pgoutput')");
-    pg.psql_script(changes);
+    // A "-- @snapshot" case is run whole and then snapshotted (initial_only); the others are
+    // captured from the slot as they run.
+    let snapshot = sql.lines().any(|l| l.trim() == "-- @snapshot");
+    if snapshot {
+        pg.psql_script(&sql);
+        pg.psql("CREATE PUBLICATION conform_pub FOR ALL TABLES");
+    } else {
+        pg.psql_script(setup);
+        pg.psql("CREATE PUBLICATION conform_pub FOR ALL TABLES");
+        pg.psql("SELECT pg_create_logical_replication_slot('rivulet_test', 'pgoutput')");
+        pg.psql_script(changes);
+    }
     let schemas = pg.psql(
         "SELECT string_agg(quote_ident(nspname) || '.*', ',') FROM pg_namespace \
          WHERE nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'",
@@ -114,6 +122,10 @@ fn run_case(name: &str, sql_path: &Path) {
     for s in settings(&sql) {
         args.push("--set".into());
         args.push(s);
+    }
+    if snapshot {
+        args.push("--set".into());
+        args.push("source.snapshot=initial_only".into());
     }
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     run_to_end(&pg, &config, &refs);
@@ -157,6 +169,7 @@ case!(temporal);
 case!(arrays);
 case!(toast);
 case!(toast_string);
+case!(snapshot);
 
 /// The anchors' own sample lives outside the project: run it when `../shared/anchors` is there.
 #[test]

@@ -103,9 +103,13 @@ pub fn spawn_run(config: &Path, extra: &[&str]) -> Child {
         .expect("spawn rivulet")
 }
 
+/// The complete lines of a JSONL file (a line still being written, without its newline, is
+/// left out: tests poll files that Rivulet is writing).
 pub fn read_jsonl(path: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    text.lines()
+    let complete = text.rfind('\n').map_or("", |end| &text[..=end]);
+    complete
+        .lines()
         .enumerate()
         .map(|(i, l)| {
             serde_json::from_str(l)
