@@ -19,6 +19,8 @@ pub enum Op {
     Truncate,
     /// `m`: a logical decoding message (`pg_logical_emit_message`).
     Message,
+    /// A forwarded tombstone (no Debezium op code of its own).
+    Tombstone,
 }
 
 impl Op {
@@ -30,6 +32,7 @@ impl Op {
             Op::Delete => "d",
             Op::Truncate => "t",
             Op::Message => "m",
+            Op::Tombstone => "tombstone",
         }
     }
 }
@@ -79,6 +82,22 @@ pub struct SourceMeta {
     /// Replication origin of the transaction, when it has one.
     pub origin: Option<String>,
     pub origin_lsn: Option<Lsn>,
+    /// The record this event was decoded from, when it arrived already encoded (a
+    /// Debezium-format Kafka topic). Encoders that write that same format pass it through
+    /// unchanged, so forwarding never alters a record.
+    pub original: Option<Arc<OriginalRecord>>,
+}
+
+/// A record as it was read from a log (Kafka): where it was, and its bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OriginalRecord {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// The key and value as they were (JSON text for Debezium topics); `None` for a null key or
+    /// a tombstone.
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
 }
 
 /// A row change in one table.
@@ -115,6 +134,9 @@ pub enum Change {
     Row(RowChange),
     Truncate(Truncate),
     Message(LogicalMessage),
+    /// A tombstone read from a log (a null-valued Kafka record): it deletes nothing by itself,
+    /// but forwarding sinks keep it. Sources of changes never emit it; encoders add their own.
+    Tombstone,
 }
 
 /// One change, with where it came from.
@@ -130,15 +152,16 @@ impl ChangeEvent {
             Change::Row(r) => r.op,
             Change::Truncate(_) => Op::Truncate,
             Change::Message(_) => Op::Message,
+            Change::Tombstone => Op::Tombstone,
         }
     }
 
-    /// The table the event belongs to, if any (messages belong to none).
+    /// The table the event belongs to, if any (messages and tombstones belong to none).
     pub fn table(&self) -> Option<&Arc<TableSchema>> {
         match &self.change {
             Change::Row(r) => Some(&r.table),
             Change::Truncate(t) => Some(&t.table),
-            Change::Message(_) => None,
+            Change::Message(_) | Change::Tombstone => None,
         }
     }
 }

@@ -11,16 +11,20 @@
 
 pub mod event;
 pub mod lsn;
+pub mod offsets;
 pub mod position;
 pub mod schema;
 pub mod sink;
 pub mod source;
 pub mod value;
 
-pub use event::{Change, ChangeEvent, LogicalMessage, Op, RowChange, SnapshotMarker, SourceMeta, Truncate};
+pub use event::{
+    Change, ChangeEvent, LogicalMessage, Op, OriginalRecord, RowChange, SnapshotMarker, SourceMeta, Truncate,
+};
 pub use lsn::Lsn;
+pub use offsets::{Checkpoint, OffsetStore, OffsetsError};
 pub use position::Position;
 pub use schema::{Column, PgType, ReplicaIdentity, TableId, TableSchema};
 pub use sink::{ErrorKind, Sink, SinkError};
-pub use source::SourceItem;
+pub use source::{SourceEnd, SourceItem};
 pub use value::{Numeric, Row, Value};

@@ -12,3 +12,18 @@ pub enum SourceItem {
     /// is now complete; `Position` names its end. Checkpoints happen only here.
     Commit(Position),
 }
+
+/// Why a source stopped without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceEnd {
+    /// Shutdown was requested.
+    Shutdown,
+    /// Everything before the requested end position was delivered (`--endpos`).
+    EndPosition,
+    /// The server ended the stream.
+    ServerEnded,
+    /// The runtime stopped listening (it failed, and reports why).
+    ConsumerGone,
+    /// A snapshot-only run finished (or had nothing to do).
+    SnapshotComplete,
+}

@@ -55,7 +55,10 @@ impl DebeziumEncoder {
     }
 
     /// The record's topic: `<prefix>.<schema>.<table>` or `<prefix>.message`, sanitised.
-    pub fn topic(&mut self, event: &ChangeEvent) -> &str {
+    pub fn topic<'a>(&'a mut self, event: &'a ChangeEvent) -> &'a str {
+        if let Some(original) = &event.source.original {
+            return &original.topic;
+        }
         match event.table() {
             Some(table) => &self.plans.get(table, &self.render).topic,
             None => &self.render.message_topic,
@@ -64,12 +67,18 @@ impl DebeziumEncoder {
 
     /// Appends the record key's JSON (`null` when the record has none).
     pub fn write_key(&mut self, event: &ChangeEvent, out: &mut Vec<u8>) {
+        if let Some(original) = &event.source.original {
+            return write_raw(original.key.as_deref(), out);
+        }
         let plan = event.table().map(|table| self.plans.get(table, &self.render));
         Renderer::write_key(plan, event, out);
     }
 
     /// Appends the record value's JSON (the envelope).
     pub fn write_value(&mut self, event: &ChangeEvent, out: &mut Vec<u8>) {
+        if let Some(original) = &event.source.original {
+            return write_raw(original.value.as_deref(), out);
+        }
         let plan = event.table().map(|table| self.plans.get(table, &self.render));
         self.render.write_value(plan, event, ProcessingTime::now(), out);
     }
@@ -77,6 +86,18 @@ impl DebeziumEncoder {
     /// Appends `{"topic":…,"key":…,"value":…}\n`, and after a delete the tombstone line
     /// `{"topic":…,"key":…,"value":null}\n` when `tombstones_on_delete` is set.
     pub fn write_jsonl(&mut self, event: &ChangeEvent, out: &mut Vec<u8>) {
+        if let Some(original) = &event.source.original {
+            // A record read from a Debezium-format topic goes out as it came in (its own
+            // tombstones arrive as records of their own).
+            out.extend_from_slice(b"{\"topic\":");
+            write_str(out, &original.topic);
+            out.extend_from_slice(b",\"key\":");
+            write_raw(original.key.as_deref(), out);
+            out.extend_from_slice(b",\"value\":");
+            write_raw(original.value.as_deref(), out);
+            out.extend_from_slice(b"}\n");
+            return;
+        }
         let now = ProcessingTime::now();
         // One plan lookup serves topic, key and value.
         let plan = event.table().map(|table| self.plans.get(table, &self.render));
@@ -104,7 +125,24 @@ impl DebeziumEncoder {
     /// True if `event` is followed by a tombstone record (for sinks that write records one by
     /// one: key as from [`Self::write_key`], value null).
     pub fn emits_tombstone(&self, event: &ChangeEvent) -> bool {
-        event.op() == Op::Delete && self.render.settings.tombstones_on_delete
+        event.source.original.is_none()
+            && event.op() == Op::Delete
+            && self.render.settings.tombstones_on_delete
+    }
+}
+
+/// Writes forwarded JSON bytes as they are (`null` when absent). They were JSON when read;
+/// bytes that are not UTF-8 would break the line, so those become a JSON string instead.
+fn write_raw(raw: Option<&[u8]>, out: &mut Vec<u8>) {
+    match raw {
+        None => out.extend_from_slice(b"null"),
+        Some(bytes) => match std::str::from_utf8(bytes) {
+            Ok(text) if !text.trim().is_empty() && !text.contains('\n') => {
+                out.extend_from_slice(text.trim().as_bytes())
+            }
+            Ok(text) => write_str(out, text),
+            Err(_) => write_str(out, &String::from_utf8_lossy(bytes)),
+        },
     }
 }
 
@@ -496,6 +534,7 @@ mod tests {
             snapshot: SnapshotMarker::False,
             origin: None,
             origin_lsn: None,
+            original: None,
         }
     }
 

@@ -356,6 +356,7 @@ impl ChangeBuilder {
             snapshot: SnapshotMarker::False,
             origin: txn.and_then(|t| t.origin.as_ref().map(|o| o.0.clone())),
             origin_lsn: txn.and_then(|t| t.origin.as_ref().map(|o| o.1)),
+            original: None,
         }
     }
 

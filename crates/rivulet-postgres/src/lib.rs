@@ -373,7 +373,7 @@ impl PostgresSource {
         resume: Option<Position>,
         endpos: Option<Lsn>,
         out: mpsc::Sender<Vec<SourceItem>>,
-        acks: watch::Receiver<Lsn>,
+        acks: watch::Receiver<Position>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<StreamEnd, SourceError> {
         let mut state = SourceState::from_position(resume.as_ref().and_then(|p| p.source_state.as_ref()))?;
@@ -442,7 +442,7 @@ impl PostgresSource {
         state: SourceState,
         endpos: Option<Lsn>,
         out: mpsc::Sender<Vec<SourceItem>>,
-        acks: watch::Receiver<Lsn>,
+        acks: watch::Receiver<Position>,
         shutdown: watch::Receiver<bool>,
     ) -> Result<StreamEnd, SourceError> {
         let slot = &self.resolved.slot;

@@ -14,7 +14,7 @@
 
 use std::time::Duration;
 
-use rivulet_core::{Lsn, SourceItem};
+use rivulet_core::{Lsn, Position, SourceItem};
 use rivulet_pgwire::{ReplicationMessage, ReplicationStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -32,26 +32,14 @@ const MAX_BATCH: usize = 2048;
 const FINAL_ACK_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why streaming stopped (without an error).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StreamEnd {
-    /// Shutdown was requested.
-    Shutdown,
-    /// Every transaction committed before `--endpos` was delivered.
-    EndPosition,
-    /// The server ended the replication stream.
-    ServerEnded,
-    /// The runtime stopped listening (it failed, and will report why).
-    ConsumerGone,
-    /// `initial_only`: the snapshot is delivered (or was already), no streaming.
-    SnapshotComplete,
-}
+pub use rivulet_core::SourceEnd as StreamEnd;
 
 pub(crate) struct StreamLoop {
     pub stream: ReplicationStream,
     pub catalog: Catalog,
     pub builder: ChangeBuilder,
     pub out: mpsc::Sender<Vec<SourceItem>>,
-    pub acks: watch::Receiver<Lsn>,
+    pub acks: watch::Receiver<Position>,
     pub shutdown: watch::Receiver<bool>,
     pub status_interval: Duration,
     pub endpos: Option<Lsn>,
@@ -105,7 +93,7 @@ impl StreamLoop {
                 Wake::Shutdown => break StreamEnd::Shutdown,
                 Wake::AcksClosed => break StreamEnd::ConsumerGone,
                 Wake::Ack => {
-                    self.flushed = *self.acks.borrow_and_update();
+                    self.flushed = self.acks.borrow_and_update().lsn;
                     self.send_status(false).await?;
                 }
                 Wake::Tick => self.send_status(self.endpos.is_some()).await?,
@@ -193,7 +181,7 @@ impl StreamLoop {
                 _ = self.shutdown.changed() => Step::Shutdown,
                 r = self.acks.changed() => match r {
                     Ok(()) => {
-                        self.flushed = *self.acks.borrow_and_update();
+                        self.flushed = self.acks.borrow_and_update().lsn;
                         Step::Report
                     }
                     Err(_) => Step::Gone,
@@ -237,9 +225,9 @@ impl StreamLoop {
         let deadline = Instant::now() + FINAL_ACK_TIMEOUT;
         loop {
             match tokio::time::timeout_at(deadline, self.acks.changed()).await {
-                Ok(Ok(())) => self.flushed = *self.acks.borrow_and_update(),
+                Ok(Ok(())) => self.flushed = self.acks.borrow_and_update().lsn,
                 Ok(Err(_)) => {
-                    self.flushed = *self.acks.borrow();
+                    self.flushed = self.acks.borrow().lsn;
                     break;
                 }
                 Err(_) => break,

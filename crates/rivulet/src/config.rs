@@ -117,21 +117,32 @@ impl FormatConfig {
 }
 
 /// `[offsets]`: where and how often the pipeline records its position.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 pub struct OffsetsConfig {
-    /// The offsets file; default `.rivulet/<name>.offsets` (relative to the working directory).
-    pub path: Option<PathBuf>,
+    pub store: OffsetsBackend,
     /// How often to make delivered events durable and record the position (at transaction
     /// boundaries). Shorter: less to replay after a crash; longer: fewer fsyncs.
-    #[serde(default = "default_flush_interval", with = "humantime_serde")]
     pub flush_interval: Duration,
+}
+
+/// Where checkpoints live (`[offsets] type`).
+#[derive(Debug, Clone)]
+pub enum OffsetsBackend {
+    /// `type = "file"` (the default): a local file.
+    File(FileOffsetsConfig),
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileOffsetsConfig {
+    /// The offsets file; default `.rivulet/<name>.offsets` (relative to the working directory).
+    pub path: Option<PathBuf>,
 }
 
 impl Default for OffsetsConfig {
     fn default() -> Self {
         OffsetsConfig {
-            path: None,
+            store: OffsetsBackend::File(FileOffsetsConfig::default()),
             flush_interval: default_flush_interval(),
         }
     }
@@ -142,11 +153,15 @@ fn default_flush_interval() -> Duration {
 }
 
 impl PipelineConfig {
-    pub fn offsets_path(&self) -> PathBuf {
-        self.offsets
-            .path
-            .clone()
-            .unwrap_or_else(|| PathBuf::from(format!(".rivulet/{}.offsets", self.name)))
+    /// The offsets file of a file store (`.rivulet/<name>.offsets` by default).
+    pub fn offsets_path(&self) -> Option<PathBuf> {
+        match &self.offsets.store {
+            OffsetsBackend::File(f) => Some(
+                f.path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(format!(".rivulet/{}.offsets", self.name))),
+            ),
+        }
     }
 }
 
@@ -159,7 +174,7 @@ struct RawPipeline {
     #[serde(default)]
     format: FormatConfig,
     #[serde(default)]
-    offsets: OffsetsConfig,
+    offsets: Option<toml::Table>,
 }
 
 /// Loads a pipeline file, applying `--set section.key=value` overrides and `${VAR}` substitution.
@@ -216,19 +231,77 @@ pub fn parse(file: &str, text: &str, overrides: &[String]) -> Result<PipelineCon
             ));
         }
     };
-    if raw.offsets.flush_interval.is_zero() {
-        return Err(ctx.at(
-            &["offsets", "flush_interval"],
-            &overridden,
-            "must be greater than zero, e.g. \"1s\"".into(),
-        ));
-    }
+    let offsets = offsets_section(raw.offsets.unwrap_or_default(), &ctx, &overridden)?;
     Ok(PipelineConfig {
         name: raw.name,
         source,
         sink,
         format: raw.format,
-        offsets: raw.offsets,
+        offsets,
+    })
+}
+
+fn offsets_section(
+    mut section: toml::Table,
+    ctx: &Context<'_>,
+    overridden: &BTreeSet<String>,
+) -> Result<OffsetsConfig, ConfigError> {
+    let flush_interval = match section.remove("flush_interval") {
+        None => default_flush_interval(),
+        Some(toml::Value::String(s)) => humantime::parse_duration(&s).map_err(|e| {
+            ctx.at(
+                &["offsets", "flush_interval"],
+                overridden,
+                format!("`offsets.flush_interval`: {e} (e.g. \"1s\", \"250ms\")"),
+            )
+        })?,
+        Some(other) => {
+            return Err(ctx.at(
+                &["offsets", "flush_interval"],
+                overridden,
+                format!(
+                    "`offsets.flush_interval` must be a duration string like \"1s\", not {}",
+                    other.type_str()
+                ),
+            ));
+        }
+    };
+    if flush_interval.is_zero() {
+        return Err(ctx.at(
+            &["offsets", "flush_interval"],
+            overridden,
+            "must be greater than zero, e.g. \"1s\"".into(),
+        ));
+    }
+    let kind = match section.remove("type") {
+        None => "file".to_string(),
+        Some(toml::Value::String(s)) => s,
+        Some(other) => {
+            return Err(ctx.at(
+                &["offsets", "type"],
+                overridden,
+                format!("`offsets.type` must be a string, not {}", other.type_str()),
+            ));
+        }
+    };
+    let store = match kind.as_str() {
+        "file" => OffsetsBackend::File(deserialize(
+            toml::Value::Table(section),
+            &["offsets"],
+            ctx,
+            overridden,
+        )?),
+        other => {
+            return Err(ctx.at(
+                &["offsets", "type"],
+                overridden,
+                format!("unknown offsets type \"{other}\": this version supports \"file\""),
+            ));
+        }
+    };
+    Ok(OffsetsConfig {
+        store,
+        flush_interval,
     })
 }
 
@@ -568,7 +641,7 @@ path = ".rivulet/shop.offsets"
             c.format.decimal_handling,
             DecimalHandlingSetting::String
         ));
-        assert_eq!(c.offsets_path(), PathBuf::from(".rivulet/shop.offsets"));
+        assert_eq!(c.offsets_path(), Some(PathBuf::from(".rivulet/shop.offsets")));
         assert_eq!(c.offsets.flush_interval, Duration::from_secs(1));
     }
 

@@ -16,8 +16,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use rivulet_core::Lsn;
+use rivulet_core::SourceEnd as StreamEnd;
+use rivulet_postgres::ResolvedSource;
 use rivulet_postgres::check::Level;
-use rivulet_postgres::{ResolvedSource, StreamEnd};
 use tokio::sync::watch;
 use tracing::{error, info};
 

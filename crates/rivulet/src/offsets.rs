@@ -1,77 +1,30 @@
-//! The offsets store: the local file that records how far a pipeline has durably delivered.
+//! The file offsets store: the embedded default, a local file that records how far a pipeline
+//! has durably delivered.
 //!
-//! A checkpoint is (position, sink state), written atomically: a temporary file is written and
-//! fsynced, renamed over the old one, and the directory is fsynced. A crash at any instant
-//! leaves either the old checkpoint or the new one, never a mix — which is what lets the JSONL
-//! sink truncate its file back to exactly the recorded length.
+//! A checkpoint is written atomically: a temporary file is written and fsynced, renamed over
+//! the old one, and the directory is fsynced. A crash at any instant leaves either the old
+//! checkpoint or the new one, never a mix — which is what lets the JSONL sink truncate its file
+//! back to exactly the recorded length.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rivulet_core::Position;
-use serde::{Deserialize, Serialize};
+use async_trait::async_trait;
+use rivulet_core::offsets::CHECKPOINT_VERSION;
+use rivulet_core::{Checkpoint, OffsetStore, OffsetsError};
 
-/// Bumped when the file's meaning changes.
-const FORMAT_VERSION: u32 = 1;
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Checkpoint {
-    pub version: u32,
-    pub pipeline: String,
-    /// The database system identifier: positions are only meaningful on that system.
-    pub system_id: String,
-    pub slot: String,
-    pub position: Position,
-    /// What the sink needs to resume (e.g. the JSONL file's durable length).
-    pub sink: serde_json::Value,
-    /// Wall-clock time of the checkpoint (RFC 3339), for humans.
-    pub updated_at: String,
-}
-
-impl Checkpoint {
-    pub fn new(
-        pipeline: &str,
-        system_id: &str,
-        slot: &str,
-        position: Position,
-        sink: serde_json::Value,
-    ) -> Self {
-        Checkpoint {
-            version: FORMAT_VERSION,
-            pipeline: pipeline.to_string(),
-            system_id: system_id.to_string(),
-            slot: slot.to_string(),
-            position,
-            sink,
-            updated_at: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum OffsetsError {
-    #[error("cannot read the offsets file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error(
-        "the offsets file {path} is corrupt ({reason}); if you know where the pipeline stands, fix it, otherwise move it \
-         away to start over from the slot's position"
-    )]
-    Corrupt { path: PathBuf, reason: String },
-    #[error("cannot write the offsets file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
-}
-
-pub struct OffsetStore {
+#[derive(Clone)]
+pub struct FileOffsetStore {
     path: PathBuf,
     tmp: PathBuf,
 }
 
-impl OffsetStore {
+impl FileOffsetStore {
     pub fn new(path: impl Into<PathBuf>) -> Self {
         let path = path.into();
         let mut tmp = path.clone().into_os_string();
         tmp.push(".tmp");
-        OffsetStore {
+        FileOffsetStore {
             path,
             tmp: PathBuf::from(tmp),
         }
@@ -81,35 +34,40 @@ impl OffsetStore {
         &self.path
     }
 
-    pub fn load(&self) -> Result<Option<Checkpoint>, OffsetsError> {
+    fn load_now(&self) -> Result<Option<Checkpoint>, OffsetsError> {
         let bytes = match std::fs::read(&self.path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(source) => {
-                return Err(OffsetsError::Read {
-                    path: self.path.clone(),
-                    source,
-                });
+            Err(e) => {
+                return Err(OffsetsError(format!(
+                    "cannot read the offsets file {}: {e}",
+                    self.path.display()
+                )));
             }
         };
-        let checkpoint: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| OffsetsError::Corrupt {
-            path: self.path.clone(),
-            reason: e.to_string(),
-        })?;
-        if checkpoint.version != FORMAT_VERSION {
-            return Err(OffsetsError::Corrupt {
-                path: self.path.clone(),
-                reason: format!("format version {} is not {FORMAT_VERSION}", checkpoint.version),
-            });
+        let corrupt = |reason: String| {
+            OffsetsError(format!(
+                "the offsets file {} is corrupt ({reason}); if you know where the pipeline stands, fix it, otherwise \
+                 move it away to start over",
+                self.path.display()
+            ))
+        };
+        let checkpoint: Checkpoint = serde_json::from_slice(&bytes).map_err(|e| corrupt(e.to_string()))?;
+        if checkpoint.version != CHECKPOINT_VERSION {
+            return Err(corrupt(format!(
+                "format version {} is not {CHECKPOINT_VERSION}",
+                checkpoint.version
+            )));
         }
         Ok(Some(checkpoint))
     }
 
-    /// Atomically replaces the stored checkpoint. Blocking I/O: call from a blocking context.
-    pub fn store(&self, checkpoint: &Checkpoint) -> Result<(), OffsetsError> {
-        let werr = |source| OffsetsError::Write {
-            path: self.path.clone(),
-            source,
+    fn store_now(&self, checkpoint: &Checkpoint) -> Result<(), OffsetsError> {
+        let werr = |e: std::io::Error| {
+            OffsetsError(format!(
+                "cannot write the offsets file {}: {e}",
+                self.path.display()
+            ))
         };
         let dir = match self.path.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
@@ -132,28 +90,70 @@ impl OffsetStore {
     }
 }
 
+#[async_trait]
+impl OffsetStore for FileOffsetStore {
+    fn describe(&self) -> String {
+        format!("file {}", self.path().display())
+    }
+
+    async fn load(&self) -> Result<Option<Checkpoint>, OffsetsError> {
+        self.load_now()
+    }
+
+    async fn store(&self, checkpoint: &Checkpoint) -> Result<(), OffsetsError> {
+        // fsync can take a while: keep it off the async worker threads.
+        let this = self.clone();
+        let checkpoint = checkpoint.clone();
+        tokio::task::spawn_blocking(move || this.store_now(&checkpoint))
+            .await
+            .map_err(|e| OffsetsError(format!("the offsets writer failed: {e}")))?
+    }
+}
+
+/// A checkpoint stamped with the current time.
+pub fn checkpoint(
+    pipeline: &str,
+    source_id: &str,
+    source_detail: &str,
+    position: rivulet_core::Position,
+    sink: serde_json::Value,
+) -> Checkpoint {
+    Checkpoint {
+        version: CHECKPOINT_VERSION,
+        pipeline: pipeline.to_string(),
+        source_id: source_id.to_string(),
+        source_detail: source_detail.to_string(),
+        position,
+        sink,
+        updated_at: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rivulet_core::Lsn;
+    use rivulet_core::{Lsn, Position};
 
     #[test]
     fn round_trips_and_replaces_atomically() {
         let dir = tempfile::tempdir().unwrap();
-        let store = OffsetStore::new(dir.path().join("sub/p.offsets"));
-        assert!(store.load().unwrap().is_none());
-        let mut c = Checkpoint::new(
+        let store = FileOffsetStore::new(dir.path().join("sub/p.offsets"));
+        assert!(store.load_now().unwrap().is_none());
+        let mut c = checkpoint(
             "p",
             "7300",
             "slot",
             Position::at(Lsn(0x1_0000_0010)),
             serde_json::json!({"file_length": 42}),
         );
-        store.store(&c).unwrap();
-        assert_eq!(store.load().unwrap().unwrap(), c);
+        store.store_now(&c).unwrap();
+        assert_eq!(store.load_now().unwrap().unwrap(), c);
         c.position = Position::at(Lsn(0x2_0000_0000));
-        store.store(&c).unwrap();
-        assert_eq!(store.load().unwrap().unwrap().position.lsn, Lsn(0x2_0000_0000));
+        store.store_now(&c).unwrap();
+        assert_eq!(
+            store.load_now().unwrap().unwrap().position.lsn,
+            Lsn(0x2_0000_0000)
+        );
         let text = std::fs::read_to_string(store.path()).unwrap();
         assert!(
             text.contains("\"lsn\": \"2/0\""),
@@ -167,7 +167,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("p.offsets");
         std::fs::write(&path, b"{ not json").unwrap();
-        let e = OffsetStore::new(&path).load().unwrap_err().to_string();
+        let e = FileOffsetStore::new(&path).load_now().unwrap_err().to_string();
         assert!(e.contains("is corrupt"), "{e}");
         assert!(!e.contains('\n'));
     }

@@ -4,28 +4,29 @@
 //!  source task ──Vec<SourceItem>──▶ delivery loop ──write──▶ sink
 //!       ▲            (bounded)          │ at a Commit, every flush_interval:
 //!       │                               │   sink.flush ─▶ offsets store (atomic) ─▶ ack
-//!       └──────────── acks (watch: durable LSN) ◀──────────────────────────────────┘
+//!       └──────────── acks (watch: the durable Position) ◀─────────────────────────┘
 //! ```
 //!
-//! The one rule: the slot's confirmed position (sent by the source task) only ever comes from
-//! an ack, and an ack is only sent after the sink made everything up to it durable and the
-//! offsets file recorded it. Checkpoints happen only at transaction boundaries, and never while
-//! events of an unfinished transaction have been written.
+//! The one rule: the source only confirms (the slot's flush position, a consumer group's
+//! offsets) what an ack told it, and an ack is only sent after the sink made everything up to it
+//! durable and the offsets store recorded it. Checkpoints happen only at transaction
+//! boundaries, and never while events of an unfinished transaction have been written.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
-use rivulet_core::{ChangeEvent, Lsn, Op, Position, Sink, SinkError, SourceItem};
+use rivulet_core::{
+    ChangeEvent, Lsn, OffsetStore, OffsetsError, Op, Position, Sink, SinkError, SourceEnd, SourceItem,
+};
 use rivulet_format::DebeziumEncoder;
-use rivulet_postgres::{PostgresSource, ResolvedSource, SourceError, StreamEnd};
+use rivulet_postgres::{PostgresSource, ResolvedSource, SourceError};
 use rivulet_sink_jsonl::JsonlSink;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::config::{PipelineConfig, SinkConfig, SourceConfig};
-use crate::offsets::{Checkpoint, OffsetStore, OffsetsError};
+use crate::config::{OffsetsBackend, PipelineConfig, SinkConfig, SourceConfig};
+use crate::offsets::{FileOffsetStore, checkpoint};
 
 /// Batches in flight between source and sink: with up to 2048 items each, a few MB at most.
 const CHANNEL_BATCHES: usize = 8;
@@ -35,8 +36,8 @@ const WRITE_BATCH: usize = 4096;
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     /// The settings are wrong before anything is contacted (exit code 2).
-    #[error(transparent)]
-    Config(SourceError),
+    #[error("{0}")]
+    Config(String),
     #[error(transparent)]
     Source(#[from] SourceError),
     #[error("{0} sink: {1}")]
@@ -56,12 +57,52 @@ pub struct RunOptions {
 /// What a run delivered.
 #[derive(Debug)]
 pub struct RunSummary {
-    pub end: StreamEnd,
+    pub end: SourceEnd,
     pub events: u64,
     pub transactions: u64,
     /// (table or "message", op) → events, sorted.
     pub by_table: Vec<(String, Op, u64)>,
     pub position: Option<Position>,
+}
+
+/// A configured source, before it runs.
+enum SourceRunner {
+    Postgres(PostgresSource),
+}
+
+impl SourceRunner {
+    fn source_id(&self) -> &str {
+        match self {
+            SourceRunner::Postgres(s) => s.system_id(),
+        }
+    }
+
+    fn source_detail(&self) -> &str {
+        match self {
+            SourceRunner::Postgres(s) => s.slot(),
+        }
+    }
+
+    async fn run(
+        self,
+        resume: Option<Position>,
+        endpos: Option<Lsn>,
+        out: mpsc::Sender<Vec<SourceItem>>,
+        acks: watch::Receiver<Position>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<SourceEnd, PipelineError> {
+        match self {
+            SourceRunner::Postgres(s) => Ok(s.run(resume, endpos, out, acks, shutdown).await?),
+        }
+    }
+}
+
+fn offset_store(config: &PipelineConfig) -> Box<dyn OffsetStore> {
+    match &config.offsets.store {
+        OffsetsBackend::File(_) => Box::new(FileOffsetStore::new(
+            config.offsets_path().unwrap_or_else(|| ".rivulet/offsets".into()),
+        )),
+    }
 }
 
 pub async fn run(
@@ -70,10 +111,11 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) -> Result<RunSummary, PipelineError> {
     let SourceConfig::Postgres(source_config) = &config.source;
-    let resolved = ResolvedSource::new(source_config, &config.name).map_err(PipelineError::Config)?;
-    let store = OffsetStore::new(config.offsets_path());
+    let resolved =
+        ResolvedSource::new(source_config, &config.name).map_err(|e| PipelineError::Config(e.to_string()))?;
+    let store = offset_store(config);
     // Read the offsets before touching the database: a corrupt file should stop us early.
-    let checkpoint = store.load()?;
+    let checkpoint_found = store.load().await?;
     let topic_prefix = source_config
         .topic_prefix
         .clone()
@@ -85,43 +127,45 @@ pub async fn run(
     let sink_name = sink.name();
     // The sink first: an exactly-once sink's own position decides where the source resumes.
     let sink_position = sink
-        .open(checkpoint.as_ref().map(|c| c.sink.clone()))
+        .open(checkpoint_found.as_ref().map(|c| c.sink.clone()))
         .await
         .map_err(|e| PipelineError::Sink(sink_name, e))?;
-    let resume = sink_position.or_else(|| checkpoint.as_ref().map(|c| c.position.clone()));
-    let source = PostgresSource::connect(resolved, resume.as_ref()).await?;
-    if let Some(cp) = &checkpoint {
-        if cp.system_id != source.system_id() {
+    let resume = sink_position.or_else(|| checkpoint_found.as_ref().map(|c| c.position.clone()));
+    let source = SourceRunner::Postgres(PostgresSource::connect(resolved, resume.as_ref()).await?);
+    if let Some(cp) = &checkpoint_found {
+        if cp.source_id != source.source_id() {
             return Err(PipelineError::Setup(format!(
-                "the offsets file {} belongs to database system {}, but this server is system {}: positions cannot carry \
-                 over. Use another [offsets] path for this server, or move the file away to start over",
-                store.path().display(),
-                cp.system_id,
-                source.system_id()
+                "the offsets in {} belong to source {}, but this source is {}: positions cannot carry over. Use other \
+                 [offsets] for this source, or move the old ones away to start over",
+                store.describe(),
+                cp.source_id,
+                source.source_id()
             )));
         }
-        if cp.slot != source.slot() {
-            info!(old = %cp.slot, new = %source.slot(), "the slot changed since the last checkpoint; resuming by position");
+        if cp.source_detail != source.source_detail() {
+            info!(old = %cp.source_detail, new = %source.source_detail(), "the slot changed since the last checkpoint; resuming by position");
         }
     }
     match &resume {
-        Some(p) => info!(position = %p.lsn, "resuming after the last checkpoint"),
-        None => info!("no checkpoint yet"),
+        Some(p) => {
+            info!(position = %p.lsn, offsets = %store.describe(), "resuming after the last checkpoint")
+        }
+        None => info!(offsets = %store.describe(), "no checkpoint yet"),
     }
 
     let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
-    let (ack_tx, ack_rx) = watch::channel(resume.as_ref().map_or(Lsn::ZERO, |p| p.lsn));
-    let system_id = source.system_id().to_string();
-    let slot = source.slot().to_string();
+    let (ack_tx, ack_rx) = watch::channel(resume.clone().unwrap_or_default());
+    let source_id = source.source_id().to_string();
+    let source_detail = source.source_detail().to_string();
     let source_task = tokio::spawn(source.run(resume.clone(), options.endpos, tx, ack_rx, shutdown));
 
     let mut delivery = Delivery {
         sink,
-        store: Arc::new(store),
+        store,
         acks: ack_tx,
         pipeline: config.name.clone(),
-        system_id,
-        slot,
+        source_id,
+        source_detail,
         flush_interval: config.offsets.flush_interval,
         pending: Vec::with_capacity(WRITE_BATCH),
         last_commit: resume.clone(),
@@ -158,11 +202,11 @@ pub async fn run(
 
 struct Delivery {
     sink: Box<dyn Sink>,
-    store: Arc<OffsetStore>,
-    acks: watch::Sender<Lsn>,
+    store: Box<dyn OffsetStore>,
+    acks: watch::Sender<Position>,
     pipeline: String,
-    system_id: String,
-    slot: String,
+    source_id: String,
+    source_detail: String,
     flush_interval: Duration,
     pending: Vec<ChangeEvent>,
     last_commit: Option<Position>,
@@ -249,20 +293,19 @@ impl Delivery {
             return Ok(());
         };
         let state = self.sink.flush(&position).await?;
-        let checkpoint = Checkpoint::new(
+        let cp = checkpoint(
             &self.pipeline,
-            &self.system_id,
-            &self.slot,
+            &self.source_id,
+            &self.source_detail,
             position.clone(),
             state,
         );
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.store(&checkpoint))
+        self.store
+            .store(&cp)
             .await
-            .map_err(|e| SinkError::definite(format!("offsets writer failed: {e}")))?
             .map_err(|e| SinkError::definite(e.to_string()))?;
-        // Only now may the slot move.
-        let _ = self.acks.send(position.lsn);
+        // Only now may the source confirm it.
+        let _ = self.acks.send(position);
         self.unflushed = false;
         self.last_flush = Instant::now();
         Ok(())

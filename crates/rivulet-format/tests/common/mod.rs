@@ -67,6 +67,7 @@ pub fn source() -> SourceMeta {
         snapshot: SnapshotMarker::False,
         origin: None,
         origin_lsn: None,
+        original: None,
     }
 }
 

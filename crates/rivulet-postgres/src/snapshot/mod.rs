@@ -164,6 +164,7 @@ impl Snapshotter<'_> {
                     snapshot: SnapshotMarker::True,
                     origin: None,
                     origin_lsn: None,
+                    original: None,
                 },
             })));
         }
