@@ -29,8 +29,34 @@ ensure_postgres() {
 ensure_tools() {
     local missing=()
     command -v openssl >/dev/null || missing+=(openssl)
-    command -v cc >/dev/null || missing+=(gcc)
+    command -v cc >/dev/null || missing+=(gcc g++)
+    command -v make >/dev/null || missing+=(make)
+    # rdkafka builds librdkafka from source (cmake-build): cmake, curl, OpenSSL and zlib headers.
+    command -v cmake >/dev/null || missing+=(cmake)
+    [ -f /usr/include/curl/curl.h ] || [ -f /usr/include/x86_64-linux-gnu/curl/curl.h ] || missing+=(libcurl4-openssl-dev)
+    [ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+    [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+    command -v pkg-config >/dev/null || missing+=(pkg-config)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
+# The Kafka-protocol broker the tests start (noida-db, from PyPI) and the independent client
+# they check results with (confluent-kafka), in a venv under $RIVULET_TOOLS (outside the clone,
+# so reruns reuse it).
+RIVULET_TOOLS=${RIVULET_TOOLS:-$HOME/.cache/rivulet-tools}
+export RIVULET_TOOLS
+NOIDA_VERSION=0.2.3
+CONFLUENT_KAFKA_VERSION=2.12.0
+ensure_kafka_tools() {
+    local venv=$RIVULET_TOOLS/venv
+    if [ -x "$venv/bin/noida-db" ] && "$venv/bin/python" -c "import confluent_kafka" 2>/dev/null; then
+        return
+    fi
+    say "installing the test broker (noida-db $NOIDA_VERSION) and client (confluent-kafka) into $venv"
+    mkdir -p "$RIVULET_TOOLS"
+    python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
+    "$venv/bin/pip" install -q --disable-pip-version-check "noida-db==$NOIDA_VERSION" \
+        "confluent-kafka==$CONFLUENT_KAFKA_VERSION"
 }
 
 ensure_rust() {

@@ -12,6 +12,10 @@
 
 #![allow(clippy::print_stderr)]
 
+pub mod kafka;
+
+pub use kafka::KafkaBroker;
+
 use std::fs;
 use std::io::Write;
 use std::net::TcpListener;
