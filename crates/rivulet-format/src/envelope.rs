@@ -138,7 +138,7 @@ fn write_raw(raw: Option<&[u8]>, out: &mut Vec<u8>) {
         None => out.extend_from_slice(b"null"),
         Some(bytes) => match std::str::from_utf8(bytes) {
             Ok(text) if !text.trim().is_empty() && !text.contains('\n') => {
-                out.extend_from_slice(text.trim().as_bytes())
+                out.extend_from_slice(text.trim().as_bytes());
             }
             Ok(text) => write_str(out, text),
             Err(_) => write_str(out, &String::from_utf8_lossy(bytes)),

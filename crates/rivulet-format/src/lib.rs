@@ -1,4 +1,4 @@
-//! Encodings of change events at the edge: the Debezium JSON encoder.
+//! Encodings of change events at the edge: the Debezium JSON encoder, and its inverse.
 //!
 //! Rivulet promises users migrating from Debezium 3.6 the *same* records: the key and value JSON
 //! that Kafka Connect's `JsonConverter` writes with `schemas.enable=false`, on the same topics.
@@ -23,12 +23,17 @@
 //! conformance cases in `tests/conformance/cases/` and are listed in the module docs where they
 //! are implemented.
 //!
+//! [`DebeziumDecoder`] reads such records back (from Rivulet or from Debezium 3.x, with or
+//! without Kafka Connect schemas) into `ChangeEvent`s with typed rows, keeping each record's
+//! bytes so forwarding sinks write it unchanged; see `decode.rs` for what it can and cannot type.
+//!
 //! `source.version` is [`CONNECTOR_VERSION`], Rivulet's own version, not Debezium's: consumers
 //! can tell the producer apart, and conformance comparisons ignore the field.
 
 mod bits;
 mod column_encoding;
 mod decimal;
+mod decode;
 mod envelope;
 mod java_number;
 mod json_text;
@@ -37,6 +42,7 @@ mod settings;
 mod temporal;
 mod topic;
 
+pub use decode::{DebeziumDecoder, DecodeError};
 pub use envelope::DebeziumEncoder;
 pub use settings::{DebeziumSettings, DecimalHandling};
 
