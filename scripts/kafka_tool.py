@@ -25,6 +25,8 @@ def consume(args):
         "auto.offset.reset": "earliest",
         "enable.auto.commit": False,
         "isolation.level": "read_committed" if args.read_committed else "read_uncommitted",
+        # Some brokers (noida-db) answer a fetch with everything they have, past fetch.max.bytes.
+        "receive.message.max.bytes": 2_000_000_000,
     }
     c = Consumer(conf)
     c.subscribe(args.topics.split(","))

@@ -61,6 +61,9 @@ pub struct ChangeBuilder {
     relations: HashMap<u32, Arc<TableSchema>>,
     txn: Option<Transaction>,
     last_commit_lsn: Option<Lsn>,
+    /// The commit time of the last transaction that began (Debezium stamps non-transactional
+    /// messages with it).
+    last_commit_time_us: Option<i64>,
     skip_below: Lsn,
     warned: HashSet<(u32, String)>,
 }
@@ -83,6 +86,7 @@ impl ChangeBuilder {
             relations: HashMap::new(),
             txn: None,
             last_commit_lsn,
+            last_commit_time_us: None,
             skip_below,
             warned: HashSet::new(),
         }
@@ -151,6 +155,7 @@ impl ChangeBuilder {
                 if skip {
                     debug!(%final_lsn, xid, "skipping a transaction delivered before the restart");
                 }
+                self.last_commit_time_us = Some(commit_time_us);
                 self.txn = Some(Transaction {
                     xid,
                     commit_lsn: final_lsn,
@@ -303,7 +308,11 @@ impl ChangeBuilder {
                     let end = Lsn(message_lsn.0 + 1);
                     if message_lsn >= self.skip_below {
                         let mut meta = self.meta(lsn, None);
-                        meta.commit_time_us = server_time_us;
+                        // As Debezium: a message completes itself (it is its own "last commit"),
+                        // and carries the time of the last transaction seen (the server's send
+                        // time when none was).
+                        meta.last_commit_lsn = Some(lsn);
+                        meta.commit_time_us = self.last_commit_time_us.unwrap_or(server_time_us);
                         out.push(SourceItem::Event(ChangeEvent {
                             change: Change::Message(message),
                             source: meta,

@@ -91,22 +91,38 @@ impl KafkaBroker {
     /// Stops the broker process (its data stays), as an outage would.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
+            // The noida-db command is a launcher that runs the server as its child. The server
+            // saves its data when it gets SIGTERM itself; the launcher does not pass signals on,
+            // and signalling both at once can cut the save short. So: the server first.
+            let launcher = child.id();
+            let children = std::fs::read_to_string(format!("/proc/{launcher}/task/{launcher}/children"))
+                .unwrap_or_default();
+            for pid in children.split_whitespace() {
+                let _ = Command::new("kill").args(["-TERM", pid]).status();
+            }
             let deadline = Instant::now() + Duration::from_secs(10);
             while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let _ = child.kill();
+            // Whatever is left of the process group goes now.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{launcher}")])
+                .status();
             let _ = child.wait();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() && Instant::now() < deadline
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
     }
 
     /// Starts it again on the same port with the same data.
     pub fn start_again(&mut self) {
         let log = std::fs::File::create(self.dir.path().join("broker.log")).expect("broker log");
+        use std::os::unix::process::CommandExt;
         let child = Command::new(venv_bin("noida-db"))
+            .process_group(0)
             .args([
                 "start",
                 "--only",

@@ -50,12 +50,33 @@ pub struct PipelineConfig {
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
     Postgres(PostgresSourceConfig),
+    #[cfg(feature = "kafka")]
+    Kafka(rivulet_kafka::KafkaSourceConfig),
 }
 
 #[derive(Debug, Clone)]
 pub enum SinkConfig {
     Jsonl(JsonlSinkConfig),
+    #[cfg(feature = "kafka")]
+    Kafka(rivulet_kafka::KafkaSinkConfig),
 }
+
+/// The section types this build knows, for error messages.
+const SOURCE_TYPES: &str = if cfg!(feature = "kafka") {
+    "\"postgres\", \"kafka\""
+} else {
+    "\"postgres\""
+};
+const SINK_TYPES: &str = if cfg!(feature = "kafka") {
+    "\"jsonl\", \"kafka\""
+} else {
+    "\"jsonl\""
+};
+const OFFSETS_TYPES: &str = if cfg!(feature = "kafka") {
+    "\"file\", \"kafka\""
+} else {
+    "\"file\""
+};
 
 /// `[format]`: how events are encoded (Debezium's converter settings).
 #[derive(Debug, Clone, Deserialize)]
@@ -130,6 +151,9 @@ pub struct OffsetsConfig {
 pub enum OffsetsBackend {
     /// `type = "file"` (the default): a local file.
     File(FileOffsetsConfig),
+    /// `type = "kafka"`: a compacted Kafka topic, so a pipeline can move machines.
+    #[cfg(feature = "kafka")]
+    Kafka(rivulet_kafka::KafkaOffsetsConfig),
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -161,6 +185,8 @@ impl PipelineConfig {
                     .clone()
                     .unwrap_or_else(|| PathBuf::from(format!(".rivulet/{}.offsets", self.name))),
             ),
+            #[cfg(feature = "kafka")]
+            OffsetsBackend::Kafka(_) => None,
         }
     }
 }
@@ -213,21 +239,25 @@ pub fn parse(file: &str, text: &str, overrides: &[String]) -> Result<PipelineCon
         "postgres" | "postgresql" => {
             SourceConfig::Postgres(typed_section(raw.source, "source", &ctx, &overridden)?)
         }
+        #[cfg(feature = "kafka")]
+        "kafka" => SourceConfig::Kafka(typed_section(raw.source, "source", &ctx, &overridden)?),
         other => {
             return Err(ctx.at(
                 &["source", "type"],
                 &overridden,
-                format!("unknown source type \"{other}\": this version supports \"postgres\""),
+                format!("unknown source type \"{other}\": this build supports {SOURCE_TYPES}"),
             ));
         }
     };
     let sink = match section_type(&raw.sink, "sink", &ctx, &overridden)?.as_str() {
         "jsonl" => SinkConfig::Jsonl(typed_section(raw.sink, "sink", &ctx, &overridden)?),
+        #[cfg(feature = "kafka")]
+        "kafka" => SinkConfig::Kafka(typed_section(raw.sink, "sink", &ctx, &overridden)?),
         other => {
             return Err(ctx.at(
                 &["sink", "type"],
                 &overridden,
-                format!("unknown sink type \"{other}\": this version supports \"jsonl\""),
+                format!("unknown sink type \"{other}\": this build supports {SINK_TYPES}"),
             ));
         }
     };
@@ -291,11 +321,18 @@ fn offsets_section(
             ctx,
             overridden,
         )?),
+        #[cfg(feature = "kafka")]
+        "kafka" => OffsetsBackend::Kafka(deserialize(
+            toml::Value::Table(section),
+            &["offsets"],
+            ctx,
+            overridden,
+        )?),
         other => {
             return Err(ctx.at(
                 &["offsets", "type"],
                 overridden,
-                format!("unknown offsets type \"{other}\": this version supports \"file\""),
+                format!("unknown offsets type \"{other}\": this build supports {OFFSETS_TYPES}"),
             ));
         }
     };
@@ -377,10 +414,12 @@ fn apply_override(doc: &mut toml_edit::DocumentMut, spec: &str) -> Result<String
     let (key, raw) = spec
         .split_once('=')
         .ok_or_else(|| format!("--set {spec}: expected section.key=value"))?;
-    let parts: Vec<&str> = key.trim().split('.').collect();
+    let parts =
+        split_key(key.trim()).ok_or_else(|| format!("--set {spec}: unterminated quote in the key"))?;
     if parts.iter().any(|p| p.is_empty()) {
         return Err(format!("--set {spec}: empty key part"));
     }
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
     let mut table = doc.as_table_mut();
     for part in &parts[..parts.len() - 1] {
         let item = table
@@ -400,6 +439,20 @@ fn apply_override(doc: &mut toml_edit::DocumentMut, spec: &str) -> Result<String
     };
     table.insert(last, toml_edit::Item::Value(value));
     Ok(parts.join("."))
+}
+
+/// Splits a dotted key as TOML does: `sink.kafka.properties."linger.ms"` has four parts.
+fn split_key(key: &str) -> Option<Vec<String>> {
+    let mut parts = vec![String::new()];
+    let mut quoted = false;
+    for c in key.chars() {
+        match c {
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(String::new()),
+            c => parts.last_mut()?.push(c),
+        }
+    }
+    (!quoted).then_some(parts)
 }
 
 /// Replaces `${VAR}` (and `${VAR:-default}`) in every string; `$${` is a literal `${`.
@@ -621,6 +674,22 @@ path = "changes.jsonl"
 path = ".rivulet/shop.offsets"
 "#;
 
+    fn postgres(c: &PipelineConfig) -> &PostgresSourceConfig {
+        match &c.source {
+            SourceConfig::Postgres(s) => s,
+            #[allow(unreachable_patterns)]
+            _ => panic!("not a postgres source"),
+        }
+    }
+
+    fn jsonl(c: &PipelineConfig) -> &JsonlSinkConfig {
+        match &c.sink {
+            SinkConfig::Jsonl(j) => j,
+            #[allow(unreachable_patterns)]
+            _ => panic!("not a jsonl sink"),
+        }
+    }
+
     fn err(text: &str, overrides: &[&str]) -> String {
         let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
         parse("p.toml", text, &o).unwrap_err().to_string()
@@ -630,11 +699,11 @@ path = ".rivulet/shop.offsets"
     fn parses_the_documented_example() {
         let c = parse("p.toml", GOOD, &[]).unwrap();
         assert_eq!(c.name, "shop");
-        let SourceConfig::Postgres(s) = &c.source;
+        let s = postgres(&c);
         assert_eq!(s.tables, vec!["public.orders", "public.customers"]);
         assert_eq!(s.slot.as_deref(), Some("rivulet_shop"));
         assert!(s.publication.is_none());
-        let SinkConfig::Jsonl(j) = &c.sink;
+        let j = jsonl(&c);
         assert_eq!(j.path, "changes.jsonl");
         assert!(!c.format.tombstones_on_delete);
         assert!(matches!(
@@ -708,10 +777,10 @@ path = ".rivulet/shop.offsets"
             ],
         )
         .unwrap();
-        let SourceConfig::Postgres(s) = &c.source;
+        let s = postgres(&c);
         assert_eq!(s.slot.as_deref(), Some("s1"));
         assert_eq!(s.tables, vec!["a.b", "c.d"]);
-        let SinkConfig::Jsonl(j) = &c.sink;
+        let j = jsonl(&c);
         assert_eq!(j.path, "out.jsonl");
         assert!(c.format.tombstones_on_delete);
         assert_eq!(c.offsets.flush_interval, Duration::from_millis(250));
@@ -722,6 +791,8 @@ path = ".rivulet/shop.offsets"
         );
         let e = err(GOOD, &["source.slot"]);
         assert!(e.contains("expected section.key=value"), "{e}");
+        assert_eq!(split_key("a.\"b.c\".d").unwrap(), vec!["a", "b.c", "d"]);
+        assert!(split_key("a.\"b").is_none());
     }
 
     #[test]
@@ -730,7 +801,7 @@ path = ".rivulet/shop.offsets"
         let home = std::env::var("HOME").expect("HOME is set");
         let text = GOOD.replace("postgres://postgres@", "postgres://postgres:${HOME}@");
         let c = parse("p.toml", &text, &[]).unwrap();
-        let SourceConfig::Postgres(s) = &c.source;
+        let s = postgres(&c);
         assert_eq!(s.url, format!("postgres://postgres:{home}@127.0.0.1:5432/shop"));
         let text = GOOD.replace("changes.jsonl", "${RIVULET_TEST_UNSET_VAR}/x.jsonl");
         let e = err(&text, &[]);
@@ -740,7 +811,7 @@ path = ".rivulet/shop.offsets"
         );
         let text = GOOD.replace("changes.jsonl", "${RIVULET_TEST_UNSET_VAR:-out}/x.jsonl");
         let c = parse("p.toml", &text, &[]).unwrap();
-        let SinkConfig::Jsonl(j) = &c.sink;
+        let j = jsonl(&c);
         assert_eq!(j.path, "out/x.jsonl");
         assert_eq!(expand("a$${B}c$d").unwrap(), "a${B}c$d");
     }

@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use rivulet_core::{
     ChangeEvent, Lsn, OffsetStore, OffsetsError, Op, Position, Sink, SinkError, SourceEnd, SourceItem,
+    TableId,
 };
 use rivulet_format::DebeziumEncoder;
 use rivulet_postgres::{PostgresSource, ResolvedSource, SourceError};
@@ -44,6 +45,9 @@ pub enum PipelineError {
     Sink(&'static str, SinkError),
     #[error(transparent)]
     Offsets(#[from] OffsetsError),
+    #[cfg(feature = "kafka")]
+    #[error(transparent)]
+    Kafka(#[from] rivulet_kafka::KafkaError),
     #[error("{0}")]
     Setup(String),
 }
@@ -67,19 +71,26 @@ pub struct RunSummary {
 
 /// A configured source, before it runs.
 enum SourceRunner {
-    Postgres(PostgresSource),
+    // Boxed: the PostgreSQL source carries its connections and caches, and lives once per run.
+    Postgres(Box<PostgresSource>),
+    #[cfg(feature = "kafka")]
+    Kafka(rivulet_kafka::KafkaSource),
 }
 
 impl SourceRunner {
     fn source_id(&self) -> &str {
         match self {
             SourceRunner::Postgres(s) => s.system_id(),
+            #[cfg(feature = "kafka")]
+            SourceRunner::Kafka(s) => s.source_id(),
         }
     }
 
     fn source_detail(&self) -> &str {
         match self {
             SourceRunner::Postgres(s) => s.slot(),
+            #[cfg(feature = "kafka")]
+            SourceRunner::Kafka(s) => s.source_detail(),
         }
     }
 
@@ -93,16 +104,31 @@ impl SourceRunner {
     ) -> Result<SourceEnd, PipelineError> {
         match self {
             SourceRunner::Postgres(s) => Ok(s.run(resume, endpos, out, acks, shutdown).await?),
+            #[cfg(feature = "kafka")]
+            SourceRunner::Kafka(s) => Ok(s.run(resume, out, acks, shutdown).await?),
         }
     }
 }
 
-fn offset_store(config: &PipelineConfig) -> Box<dyn OffsetStore> {
-    match &config.offsets.store {
+async fn offset_store(config: &PipelineConfig) -> Result<Box<dyn OffsetStore>, PipelineError> {
+    Ok(match &config.offsets.store {
         OffsetsBackend::File(_) => Box::new(FileOffsetStore::new(
             config.offsets_path().unwrap_or_else(|| ".rivulet/offsets".into()),
         )),
-    }
+        #[cfg(feature = "kafka")]
+        OffsetsBackend::Kafka(c) => Box::new(rivulet_kafka::KafkaOffsetStore::new(c, &config.name).await?),
+    })
+}
+
+fn sink(config: &PipelineConfig, encoder: DebeziumEncoder) -> Result<Box<dyn Sink>, PipelineError> {
+    Ok(match &config.sink {
+        SinkConfig::Jsonl(c) => Box::new(JsonlSink::new(c, encoder)),
+        #[cfg(feature = "kafka")]
+        SinkConfig::Kafka(c) => Box::new(
+            rivulet_kafka::KafkaSink::new(c, encoder, &config.name)
+                .map_err(|e| PipelineError::Sink("kafka", e))?,
+        ),
+    })
 }
 
 pub async fn run(
@@ -110,20 +136,35 @@ pub async fn run(
     options: RunOptions,
     shutdown: watch::Receiver<bool>,
 ) -> Result<RunSummary, PipelineError> {
-    let SourceConfig::Postgres(source_config) = &config.source;
-    let resolved =
-        ResolvedSource::new(source_config, &config.name).map_err(|e| PipelineError::Config(e.to_string()))?;
-    let store = offset_store(config);
-    // Read the offsets before touching the database: a corrupt file should stop us early.
-    let checkpoint_found = store.load().await?;
-    let topic_prefix = source_config
-        .topic_prefix
-        .clone()
-        .unwrap_or_else(|| config.name.clone());
-    let encoder = DebeziumEncoder::new(config.format.debezium(&topic_prefix, &resolved.connection.dbname));
-    let mut sink: Box<dyn Sink> = match &config.sink {
-        SinkConfig::Jsonl(c) => Box::new(JsonlSink::new(c, encoder)),
+    // Settings that can be checked without a server, before anything is touched.
+    let (resolved, topic_prefix, database) = match &config.source {
+        SourceConfig::Postgres(source_config) => {
+            let resolved = ResolvedSource::new(source_config, &config.name)
+                .map_err(|e| PipelineError::Config(e.to_string()))?;
+            let prefix = source_config
+                .topic_prefix
+                .clone()
+                .unwrap_or_else(|| config.name.clone());
+            let db = resolved.connection.dbname.clone();
+            (Some(resolved), prefix, db)
+        }
+        #[cfg(feature = "kafka")]
+        SourceConfig::Kafka(_) => {
+            if options.endpos.is_some() {
+                return Err(PipelineError::Config(
+                    "--endpos applies to PostgreSQL sources only".into(),
+                ));
+            }
+            // Records from Kafka are forwarded as they are; the encoder only renders events
+            // of its own, which a Kafka source never produces.
+            (None, config.name.clone(), String::new())
+        }
     };
+    let store = offset_store(config).await?;
+    // Read the offsets before connecting: a corrupt store should stop us early.
+    let checkpoint_found = store.load().await?;
+    let encoder = DebeziumEncoder::new(config.format.debezium(&topic_prefix, &database));
+    let mut sink = sink(config, encoder)?;
     let sink_name = sink.name();
     // The sink first: an exactly-once sink's own position decides where the source resumes.
     let sink_position = sink
@@ -131,7 +172,18 @@ pub async fn run(
         .await
         .map_err(|e| PipelineError::Sink(sink_name, e))?;
     let resume = sink_position.or_else(|| checkpoint_found.as_ref().map(|c| c.position.clone()));
-    let source = SourceRunner::Postgres(PostgresSource::connect(resolved, resume.as_ref()).await?);
+    let source = match (&config.source, resolved) {
+        (SourceConfig::Postgres(_), Some(resolved)) => SourceRunner::Postgres(Box::new(
+            PostgresSource::connect(resolved, resume.as_ref()).await?,
+        )),
+        #[cfg(feature = "kafka")]
+        (SourceConfig::Kafka(c), _) => {
+            SourceRunner::Kafka(rivulet_kafka::KafkaSource::connect(c, &config.name).await?)
+        }
+        (SourceConfig::Postgres(_), None) => {
+            return Err(PipelineError::Setup("internal: unresolved source".into()));
+        }
+    };
     if let Some(cp) = &checkpoint_found {
         if cp.source_id != source.source_id() {
             return Err(PipelineError::Setup(format!(
@@ -143,12 +195,12 @@ pub async fn run(
             )));
         }
         if cp.source_detail != source.source_detail() {
-            info!(old = %cp.source_detail, new = %source.source_detail(), "the slot changed since the last checkpoint; resuming by position");
+            info!(old = %cp.source_detail, new = %source.source_detail(), "the source changed since the last checkpoint; resuming by position");
         }
     }
     match &resume {
         Some(p) => {
-            info!(position = %p.lsn, offsets = %store.describe(), "resuming after the last checkpoint")
+            info!(position = %p.lsn, offsets = %store.describe(), "resuming after the last checkpoint");
         }
         None => info!(offsets = %store.describe(), "no checkpoint yet"),
     }
@@ -316,36 +368,36 @@ impl Delivery {
 struct Stats {
     events: u64,
     transactions: u64,
-    /// Keyed by relation OID (0 for messages): no string work per event.
-    by_table: HashMap<(u32, Op), (String, u64)>,
+    /// Events per table and op, keyed by the table's id (looked up without cloning, so no
+    /// allocation per event).
+    by_table: HashMap<TableId, HashMap<Op, u64>>,
+    /// Messages and forwarded tombstones, which belong to no table.
+    untabled: HashMap<Op, u64>,
 }
 
 impl Stats {
     fn count(&mut self, event: &ChangeEvent) {
         self.events += 1;
-        let relation = event.table().map_or(0, |t| t.relation_oid);
-        self.by_table
-            .entry((relation, event.op()))
-            .or_insert_with(|| {
-                (
-                    event
-                        .table()
-                        .map_or_else(|| "(messages)".to_string(), |t| t.id.to_string()),
-                    0,
-                )
-            })
-            .1 += 1;
+        let counts = match event.table() {
+            Some(t) => match self.by_table.get_mut(&t.id) {
+                Some(c) => c,
+                None => self.by_table.entry(t.id.clone()).or_default(),
+            },
+            None => &mut self.untabled,
+        };
+        *counts.entry(event.op()).or_default() += 1;
     }
 
     fn sorted(&self) -> Vec<(String, Op, u64)> {
-        // Schemas of one table differ after ALTER TABLE: merge them by name.
-        let mut merged: HashMap<(String, &'static str), (Op, u64)> = HashMap::new();
-        for ((_, op), (name, n)) in &self.by_table {
-            merged.entry((name.clone(), op.code())).or_insert((*op, 0)).1 += n;
-        }
-        let mut rows: Vec<(String, Op, u64)> = merged
-            .into_iter()
-            .map(|((name, _), (op, n))| (name, op, n))
+        let mut rows: Vec<(String, Op, u64)> = self
+            .by_table
+            .iter()
+            .flat_map(|(id, ops)| ops.iter().map(move |(op, n)| (id.to_string(), *op, *n)))
+            .chain(
+                self.untabled
+                    .iter()
+                    .map(|(op, n)| ("(no table)".to_string(), *op, *n)),
+            )
             .collect();
         rows.sort_by(|a, b| (&a.0, a.1.code()).cmp(&(&b.0, b.1.code())));
         rows
