@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::{Lsn, Row, TableSchema};
+use crate::{Lsn, Row, TableId, TableSchema};
 
 /// The operation of an event, with Debezium's one-letter codes.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -21,6 +21,10 @@ pub enum Op {
     Message,
     /// A forwarded tombstone (no Debezium op code of its own).
     Tombstone,
+    /// A transaction BEGIN/END record.
+    Transaction,
+    /// A heartbeat record.
+    Heartbeat,
 }
 
 impl Op {
@@ -33,6 +37,8 @@ impl Op {
             Op::Truncate => "t",
             Op::Message => "m",
             Op::Tombstone => "tombstone",
+            Op::Transaction => "transaction",
+            Op::Heartbeat => "heartbeat",
         }
     }
 }
@@ -82,10 +88,34 @@ pub struct SourceMeta {
     /// Replication origin of the transaction, when it has one.
     pub origin: Option<String>,
     pub origin_lsn: Option<Lsn>,
+    /// Where the event sits in its transaction, when transaction metadata is on
+    /// (`provide.transaction.metadata`): Debezium's `transaction` block.
+    pub transaction: Option<TransactionRef>,
     /// The record this event was decoded from, when it arrived already encoded (a
     /// Debezium-format Kafka topic). Encoders that write that same format pass it through
     /// unchanged, so forwarding never alters a record.
     pub original: Option<Arc<OriginalRecord>>,
+}
+
+/// An event's place in its transaction.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransactionRef {
+    /// Debezium's transaction id, `"<txid>:<commit lsn>"`; shared by the transaction's events.
+    pub id: Arc<str>,
+    /// 1-based position among all the transaction's events.
+    pub total_order: u64,
+    /// 1-based position among the transaction's events of the same table.
+    pub data_collection_order: u64,
+}
+
+/// A transaction boundary record (Debezium's transaction topic): BEGIN carries only the id,
+/// END the counts.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransactionMarker {
+    pub id: Arc<str>,
+    /// END only: events in the transaction, in total and per table (in first-seen order).
+    pub event_count: Option<u64>,
+    pub data_collections: Vec<(TableId, u64)>,
 }
 
 /// A record as it was read from a log (Kafka): where it was, and its bytes.
@@ -137,6 +167,12 @@ pub enum Change {
     /// A tombstone read from a log (a null-valued Kafka record): it deletes nothing by itself,
     /// but forwarding sinks keep it. Sources of changes never emit it; encoders add their own.
     Tombstone,
+    /// A transaction starts (only with transaction metadata on).
+    TransactionBegin(TransactionMarker),
+    /// A transaction ends, with its event counts.
+    TransactionEnd(TransactionMarker),
+    /// A heartbeat (`heartbeat.interval.ms`): proof of life on an idle stream.
+    Heartbeat,
 }
 
 /// One change, with where it came from.
@@ -153,6 +189,8 @@ impl ChangeEvent {
             Change::Truncate(_) => Op::Truncate,
             Change::Message(_) => Op::Message,
             Change::Tombstone => Op::Tombstone,
+            Change::TransactionBegin(_) | Change::TransactionEnd(_) => Op::Transaction,
+            Change::Heartbeat => Op::Heartbeat,
         }
     }
 
@@ -161,7 +199,11 @@ impl ChangeEvent {
         match &self.change {
             Change::Row(r) => Some(&r.table),
             Change::Truncate(t) => Some(&t.table),
-            Change::Message(_) | Change::Tombstone => None,
+            Change::Message(_)
+            | Change::Tombstone
+            | Change::TransactionBegin(_)
+            | Change::TransactionEnd(_)
+            | Change::Heartbeat => None,
         }
     }
 }

@@ -19,7 +19,8 @@ pub mod source;
 pub mod value;
 
 pub use event::{
-    Change, ChangeEvent, LogicalMessage, Op, OriginalRecord, RowChange, SnapshotMarker, SourceMeta, Truncate,
+    Change, ChangeEvent, LogicalMessage, Op, OriginalRecord, RowChange, SnapshotMarker, SourceMeta,
+    TransactionMarker, TransactionRef, Truncate,
 };
 pub use lsn::Lsn;
 pub use offsets::{Checkpoint, OffsetStore, OffsetsError};

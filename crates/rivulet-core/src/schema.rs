@@ -125,7 +125,7 @@ impl PgType {
 }
 
 /// One column of a table, in table order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Column {
     pub name: String,
     /// The column's declared type OID (a domain's OID for domain columns).
@@ -136,6 +136,9 @@ pub struct Column {
     pub pg_type: PgType,
     /// False for `NOT NULL` columns (and primary-key columns).
     pub nullable: bool,
+    /// The column's `DEFAULT` as a value, when it is a constant the source could evaluate
+    /// (Debezium's encoding substitutes it for a missing value).
+    pub default: Option<crate::Value>,
 }
 
 /// PostgreSQL's `REPLICA IDENTITY`: what the old row of an update or delete carries.
@@ -152,7 +155,7 @@ pub enum ReplicaIdentity {
 }
 
 /// A table as a source emits it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TableSchema {
     pub id: TableId,
     /// PostgreSQL's relation OID.

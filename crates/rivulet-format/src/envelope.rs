@@ -131,6 +131,40 @@ impl DebeziumEncoder {
     }
 }
 
+impl crate::RecordEncoder for DebeziumEncoder {
+    fn encode(&mut self, event: &ChangeEvent, out: &mut crate::EncodedRecords) {
+        out.clear();
+        if let Some(original) = &event.source.original {
+            let r = out.push();
+            r.topic.push_str(&original.topic);
+            r.key = original.key.clone();
+            r.value = original.value.clone();
+            return;
+        }
+        let tombstone = self.emits_tombstone(event);
+        let r = out.push();
+        r.topic.push_str(self.topic(event));
+        let mut key = r.key.take().unwrap_or_default();
+        self.write_key(event, &mut key);
+        // Kafka Connect's JsonConverter writes a null key as no key at all.
+        r.key = (key.as_slice() != b"null").then_some(key);
+        let mut value = r.value.take().unwrap_or_default();
+        self.write_value(event, &mut value);
+        r.value = Some(value);
+        if tombstone {
+            let (topic, key) = (r.topic.clone(), r.key.clone());
+            let t = out.push();
+            t.topic.push_str(&topic);
+            t.key = key;
+            t.value = None;
+        }
+    }
+
+    fn write_jsonl(&mut self, event: &ChangeEvent, out: &mut Vec<u8>) {
+        DebeziumEncoder::write_jsonl(self, event, out);
+    }
+}
+
 /// Writes forwarded JSON bytes as they are (`null` when absent). They were JSON when read;
 /// bytes that are not UTF-8 would break the line, so those become a JSON string instead.
 fn write_raw(raw: Option<&[u8]>, out: &mut Vec<u8>) {
@@ -504,6 +538,7 @@ mod tests {
                     type_modifier: -1,
                     pg_type: PgType::Int2,
                     nullable: false,
+                    default: None,
                 },
                 Column {
                     name: "id".into(),
@@ -511,6 +546,7 @@ mod tests {
                     type_modifier: -1,
                     pg_type: PgType::Int4,
                     nullable: false,
+                    default: None,
                 },
                 Column {
                     name: "note".into(),
@@ -518,6 +554,7 @@ mod tests {
                     type_modifier: -1,
                     pg_type: PgType::Text,
                     nullable: true,
+                    default: None,
                 },
             ],
             primary_key: vec![1],
@@ -535,6 +572,7 @@ mod tests {
             origin: None,
             origin_lsn: None,
             original: None,
+            transaction: None,
         }
     }
 

@@ -38,12 +38,14 @@ mod envelope;
 mod java_number;
 mod json_text;
 mod name_uuid;
+mod record;
 mod settings;
 mod temporal;
 mod topic;
 
 pub use decode::{DebeziumDecoder, DecodeError};
 pub use envelope::DebeziumEncoder;
+pub use record::{EncodedRecord, EncodedRecords, RecordEncoder, records_to_jsonl};
 pub use settings::{DebeziumSettings, DecimalHandling};
 
 /// What Rivulet writes in `source.version` (Debezium writes e.g. `3.6.3.Final` there).

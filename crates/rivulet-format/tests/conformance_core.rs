@@ -71,6 +71,7 @@ fn core_case() {
             type_modifier: -1,
             pg_type: PgType::Text,
             nullable: true,
+            default: None,
         });
         std::sync::Arc::new(schema)
     };

@@ -35,7 +35,7 @@ use rdkafka::producer::{
 };
 use rdkafka::util::Timeout;
 use rivulet_core::{Change, ChangeEvent, Position, Sink, SinkError};
-use rivulet_format::DebeziumEncoder;
+use rivulet_format::{EncodedRecords, RecordEncoder};
 use tokio::sync::Notify;
 use tracing::{info, warn};
 
@@ -187,14 +187,13 @@ type KafkaProducer = ThreadedProducer<SinkContext>;
 /// Delivers events to Kafka topics as Debezium records.
 pub struct KafkaSink {
     config: KafkaSinkConfig,
-    encoder: DebeziumEncoder,
+    encoder: Box<dyn RecordEncoder>,
+    records: EncodedRecords,
     properties: Properties,
     producer: Option<KafkaProducer>,
     admin: Option<Admin>,
     /// Topics known to exist (created or checked).
     topics: HashSet<String>,
-    key: Vec<u8>,
-    value: Vec<u8>,
     /// `sink:<pipeline>`: the exactly-once position's key in `offsets_topic`.
     position_key: String,
     in_transaction: bool,
@@ -202,10 +201,49 @@ pub struct KafkaSink {
 }
 
 impl KafkaSink {
+    async fn write_events(
+        &mut self,
+        events: &[ChangeEvent],
+        records: &mut EncodedRecords,
+    ) -> Result<(), SinkError> {
+        for event in events {
+            self.encoder.encode(event, records);
+            let headers = if self.config.headers {
+                headers_for(event)
+            } else {
+                None
+            };
+            for (i, record) in records.iter().enumerate() {
+                if !self.topics.contains(record.topic.as_str()) {
+                    self.prepare_topic(&record.topic).await?;
+                }
+                let producer = self
+                    .producer
+                    .as_ref()
+                    .ok_or_else(|| SinkError::definite("kafka sink used after close"))?;
+                // Headers describe the change; the tombstone that follows a delete gets none.
+                let headers = if i == 0 && record.value.is_some() {
+                    headers.clone()
+                } else {
+                    None
+                };
+                produce(
+                    producer,
+                    &record.topic,
+                    record.key.as_deref(),
+                    record.value.as_deref(),
+                    headers,
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Checks the settings and creates the producer; nothing is contacted until `open`.
     pub fn new(
         config: &KafkaSinkConfig,
-        encoder: DebeziumEncoder,
+        encoder: Box<dyn RecordEncoder>,
         pipeline: &str,
     ) -> Result<Self, SinkError> {
         let properties = producer_properties(config, pipeline).map_err(SinkError::definite)?;
@@ -227,12 +265,11 @@ impl KafkaSink {
         Ok(KafkaSink {
             config: config.clone(),
             encoder,
+            records: EncodedRecords::default(),
             properties,
             producer: Some(producer),
             admin: None,
             topics: HashSet::new(),
-            key: Vec::with_capacity(256),
-            value: Vec::with_capacity(4096),
             position_key: format!("sink:{pipeline}"),
             in_transaction: false,
             opened: false,
@@ -624,41 +661,12 @@ impl Sink for KafkaSink {
     async fn write(&mut self, events: &[ChangeEvent]) -> Result<(), SinkError> {
         self.check()?;
         self.begin_transaction()?;
-        for event in events {
-            if !self.topics.contains(self.encoder.topic(event)) {
-                let topic = self.encoder.topic(event).to_string();
-                self.prepare_topic(&topic).await?;
-            }
-            let tombstone = self.encoder.emits_tombstone(event);
-            let headers = if self.config.headers {
-                headers_for(event)
-            } else {
-                None
-            };
-            let (key, value) = match event.source.original.as_deref() {
-                // A forwarded record goes out byte for byte as it came in.
-                Some(original) => (original.key.as_deref(), original.value.as_deref()),
-                None => {
-                    self.key.clear();
-                    self.encoder.write_key(event, &mut self.key);
-                    self.value.clear();
-                    self.encoder.write_value(event, &mut self.value);
-                    // Kafka Connect's JsonConverter writes a null key as no key at all.
-                    let key = (self.key.as_slice() != b"null").then_some(self.key.as_slice());
-                    (key, Some(self.value.as_slice()))
-                }
-            };
-            let producer = self
-                .producer
-                .as_ref()
-                .ok_or_else(|| SinkError::definite("kafka sink used after close"))?;
-            let topic = self.encoder.topic(event);
-            produce(producer, topic, key, value, headers).await?;
-            if tombstone {
-                produce(producer, topic, key, None, None).await?;
-            }
-        }
-        Ok(())
+        // The reusable record buffers leave `self` while they are read, so topic preparation
+        // (which needs `&mut self`) can run in between.
+        let mut records = std::mem::take(&mut self.records);
+        let result = self.write_events(events, &mut records).await;
+        self.records = records;
+        result
     }
 
     async fn flush(&mut self, position: &Position) -> Result<serde_json::Value, SinkError> {

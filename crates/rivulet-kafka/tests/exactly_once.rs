@@ -21,7 +21,7 @@ async fn transactions_commit_positions_fence_old_instances_and_hide_aborted_reco
             .collect()
     };
 
-    let mut first = KafkaSink::new(&config, encoder(), "shop").unwrap();
+    let mut first = KafkaSink::new(&config, Box::new(encoder()), "shop").unwrap();
     assert_eq!(first.open(None).await.unwrap(), None, "nothing committed yet");
     first.write(&batch(0, 1000)).await.unwrap();
     first.flush(&position(2000)).await.unwrap();
@@ -40,7 +40,7 @@ async fn transactions_commit_positions_fence_old_instances_and_hide_aborted_reco
     // A second instance of the pipeline (a restart after kill -9, or a mistake) takes over:
     // the old one is fenced, its transaction aborted, and the runtime resumes at the position
     // committed with the records.
-    let mut second = KafkaSink::new(&config, encoder(), "shop").unwrap();
+    let mut second = KafkaSink::new(&config, Box::new(encoder()), "shop").unwrap();
     assert_eq!(second.open(None).await.unwrap(), Some(position(2000)));
     let err = first.flush(&position(4000)).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Definite);
@@ -83,10 +83,10 @@ async fn transactions_commit_positions_fence_old_instances_and_hide_aborted_reco
         serde_json::to_string(&position(6000)).unwrap()
     );
 
-    let mut third = KafkaSink::new(&config, encoder(), "shop").unwrap();
+    let mut third = KafkaSink::new(&config, Box::new(encoder()), "shop").unwrap();
     assert_eq!(third.open(None).await.unwrap(), Some(position(6000)));
     third.close().await.unwrap();
-    let mut other = KafkaSink::new(&config, encoder(), "other").unwrap();
+    let mut other = KafkaSink::new(&config, Box::new(encoder()), "other").unwrap();
     assert_eq!(
         other.open(None).await.unwrap(),
         None,

@@ -62,7 +62,7 @@ async fn an_outage_pauses_writes_and_flushes_and_nothing_is_lost_or_repeated() {
         &broker,
         json!({"topic_partitions": 2, "kafka": {"properties": {"queue.buffering.max.messages": 50}}}),
     );
-    let mut sink = KafkaSink::new(&config, encoder(), "shop").unwrap();
+    let mut sink = KafkaSink::new(&config, Box::new(encoder()), "shop").unwrap();
     sink.open(None).await.unwrap();
     let customers = customers();
     let batch = move |round: u64| -> Vec<_> {

@@ -15,7 +15,7 @@ use rivulet_testkit::KafkaBroker;
 use serde_json::{Value as Json, json};
 
 fn sink(broker: &KafkaBroker, extra: Json) -> KafkaSink {
-    KafkaSink::new(&sink_config(broker, extra), encoder(), "shop").unwrap()
+    KafkaSink::new(&sink_config(broker, extra), Box::new(encoder()), "shop").unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,7 +208,7 @@ async fn properties_pass_through_to_librdkafka() {
             &broker,
             json!({"kafka": {"properties": {"compression.typo": "zstd"}}}),
         ),
-        encoder(),
+        Box::new(encoder()),
         "shop",
     )
     .err()
@@ -247,7 +247,7 @@ async fn a_record_over_message_max_bytes_is_a_definite_error_naming_topic_and_si
 async fn open_error(brokers: &str, properties: Json) -> SinkError {
     let config =
         serde_json::from_value(json!({ "brokers": brokers, "kafka": {"properties": properties} })).unwrap();
-    let mut sink = KafkaSink::new(&config, encoder(), "shop").unwrap();
+    let mut sink = KafkaSink::new(&config, Box::new(encoder()), "shop").unwrap();
     let started = Instant::now();
     let err = sink.open(None).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(60));
@@ -322,7 +322,7 @@ fn the_guarantees_properties_cannot_be_contradicted() {
             config[k] = v.clone();
         }
         let config = serde_json::from_value(config).unwrap();
-        KafkaSink::new(&config, encoder(), "shop")
+        KafkaSink::new(&config, Box::new(encoder()), "shop")
             .err()
             .map(|e| e.message)
     };

@@ -201,6 +201,7 @@ impl Catalog {
                 type_modifier: c.type_modifier,
                 pg_type,
                 nullable: !not_null.get(&c.name).copied().unwrap_or(false),
+                default: None,
             });
         }
         let mut primary_key: Vec<usize> = key_order

@@ -366,6 +366,7 @@ impl ChangeBuilder {
             origin: txn.and_then(|t| t.origin.as_ref().map(|o| o.0.clone())),
             origin_lsn: txn.and_then(|t| t.origin.as_ref().map(|o| o.1)),
             original: None,
+            transaction: None,
         }
     }
 

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use rivulet_core::{ChangeEvent, Position, Sink, SinkError};
-use rivulet_format::DebeziumEncoder;
+use rivulet_format::RecordEncoder;
 use serde::{Deserialize, Serialize};
 use tracing::{info, warn};
 
@@ -53,13 +53,13 @@ enum Output {
 }
 
 pub struct JsonlSink {
-    encoder: DebeziumEncoder,
+    encoder: Box<dyn RecordEncoder>,
     output: Output,
     buf: Vec<u8>,
 }
 
 impl JsonlSink {
-    pub fn new(config: &JsonlSinkConfig, encoder: DebeziumEncoder) -> Self {
+    pub fn new(config: &JsonlSinkConfig, encoder: Box<dyn RecordEncoder>) -> Self {
         let output = if config.path == "-" {
             Output::Stdout
         } else {

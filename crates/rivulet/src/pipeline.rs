@@ -19,7 +19,7 @@ use rivulet_core::{
     ChangeEvent, Lsn, OffsetStore, OffsetsError, Op, Position, Sink, SinkError, SourceEnd, SourceItem,
     TableId,
 };
-use rivulet_format::DebeziumEncoder;
+use rivulet_format::{DebeziumEncoder, RecordEncoder};
 use rivulet_postgres::{PostgresSource, ResolvedSource, SourceError};
 use rivulet_sink_jsonl::JsonlSink;
 use tokio::sync::{mpsc, watch};
@@ -120,7 +120,7 @@ async fn offset_store(config: &PipelineConfig) -> Result<Box<dyn OffsetStore>, P
     })
 }
 
-fn sink(config: &PipelineConfig, encoder: DebeziumEncoder) -> Result<Box<dyn Sink>, PipelineError> {
+fn sink(config: &PipelineConfig, encoder: Box<dyn RecordEncoder>) -> Result<Box<dyn Sink>, PipelineError> {
     Ok(match &config.sink {
         SinkConfig::Jsonl(c) => Box::new(JsonlSink::new(c, encoder)),
         #[cfg(feature = "kafka")]
@@ -163,7 +163,9 @@ pub async fn run(
     let store = offset_store(config).await?;
     // Read the offsets before connecting: a corrupt store should stop us early.
     let checkpoint_found = store.load().await?;
-    let encoder = DebeziumEncoder::new(config.format.debezium(&topic_prefix, &database));
+    let encoder: Box<dyn RecordEncoder> = Box::new(DebeziumEncoder::new(
+        config.format.debezium(&topic_prefix, &database),
+    ));
     let mut sink = sink(config, encoder)?;
     let sink_name = sink.name();
     // The sink first: an exactly-once sink's own position decides where the source resumes.

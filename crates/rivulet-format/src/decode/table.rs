@@ -180,6 +180,7 @@ impl TableState {
                     type_modifier: -1,
                     pg_type: c.pg_type(),
                     nullable: c.nullable,
+                    default: None,
                 })
                 .collect();
             let published = TableSchema {

@@ -43,6 +43,7 @@ pub fn table(schema: &str, name: &str, columns: Vec<Col>, primary_key: &[&str]) 
             type_modifier: -1,
             pg_type,
             nullable: nullable && !primary_key.contains(&name),
+            default: None,
         })
         .collect();
     let primary_key = primary_key
@@ -68,6 +69,7 @@ pub fn source() -> SourceMeta {
         origin: None,
         origin_lsn: None,
         original: None,
+        transaction: None,
     }
 }
 

@@ -187,6 +187,7 @@ fn table(name: &str, keyed: bool) -> Arc<TableSchema> {
         type_modifier: -1,
         pg_type,
         nullable,
+        default: None,
     };
     let columns = if keyed {
         vec![
@@ -215,6 +216,7 @@ pub fn meta(lsn: u64) -> SourceMeta {
         origin: None,
         origin_lsn: None,
         original: None,
+        transaction: None,
     }
 }
 

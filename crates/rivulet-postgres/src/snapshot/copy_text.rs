@@ -165,6 +165,7 @@ mod tests {
                     type_modifier: -1,
                     pg_type: t.clone(),
                     nullable: true,
+                    default: None,
                 })
                 .collect(),
             primary_key: vec![0],

@@ -165,6 +165,7 @@ impl Snapshotter<'_> {
                     origin: None,
                     origin_lsn: None,
                     original: None,
+                    transaction: None,
                 },
             })));
         }
