@@ -46,7 +46,10 @@ mod topic;
 pub use decode::{DebeziumDecoder, DecodeError};
 pub use envelope::DebeziumEncoder;
 pub use record::{EncodedRecord, EncodedRecords, RecordEncoder, records_to_jsonl};
-pub use settings::{DebeziumSettings, DecimalHandling};
+pub use settings::{
+    BinaryHandling, DebeziumSettings, DecimalHandling, HstoreHandling, IntervalHandling, TimePrecisionMode,
+    UnchangedToast,
+};
 
 /// What Rivulet writes in `source.version` (Debezium writes e.g. `3.6.3.Final` there).
 pub const CONNECTOR_VERSION: &str = env!("CARGO_PKG_VERSION");

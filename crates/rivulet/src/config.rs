@@ -15,7 +15,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rivulet_format::{DebeziumSettings, DecimalHandling};
+use rivulet_format::{
+    BinaryHandling, DebeziumSettings, DecimalHandling, HstoreHandling, IntervalHandling, TimePrecisionMode,
+    UnchangedToast,
+};
 use rivulet_postgres::PostgresSourceConfig;
 use rivulet_sink_jsonl::JsonlSinkConfig;
 use serde::Deserialize;
@@ -78,7 +81,8 @@ const OFFSETS_TYPES: &str = if cfg!(feature = "kafka") {
     "\"file\""
 };
 
-/// `[format]`: how events are encoded (Debezium's converter settings).
+/// `[format]`: how events are encoded (Debezium's converter settings). Defaults are Debezium's
+/// where Rivulet and Debezium agree; `include_unknown_datatypes` keeps data Debezium drops.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FormatConfig {
@@ -92,6 +96,37 @@ pub struct FormatConfig {
     /// (Debezium's `unavailable.value.placeholder`).
     #[serde(default = "default_placeholder")]
     pub unavailable_value_placeholder: String,
+    /// `adaptive` (default), `adaptive_time_microseconds`, `connect`, `isostring`,
+    /// `microseconds`, `nanoseconds`.
+    #[serde(default)]
+    pub time_precision_mode: TimePrecisionSetting,
+    /// `bytes` (default: base64 in JSON), `base64`, `base64-url-safe`, `hex`.
+    #[serde(default)]
+    pub binary_handling: BinaryHandlingSetting,
+    /// `numeric` (default: microseconds) or `string` (ISO-8601).
+    #[serde(default)]
+    pub interval_handling: IntervalHandlingSetting,
+    /// `json` (default: a JSON document as a string) or `map` (a JSON object).
+    #[serde(default)]
+    pub hstore_handling: HstoreHandlingSetting,
+    /// Keep columns of types Debezium has no converter for, as their text (Rivulet's default);
+    /// false drops them, as Debezium does by default.
+    #[serde(default = "yes")]
+    pub include_unknown_datatypes: bool,
+    /// Heartbeat records go to `<this>.<topic prefix>`.
+    #[serde(default = "default_heartbeat_prefix")]
+    pub heartbeat_topics_prefix: String,
+    /// Write a column's constant DEFAULT in place of a null, as Kafka Connect's JsonConverter
+    /// does (`replace.null.with.default`, true by default).
+    #[serde(default = "yes")]
+    pub null_as_default: bool,
+    /// Fill NOT NULL columns a delete's old row did not carry with `""`/`0`/`false`, as
+    /// Debezium does (true); false writes `null` there.
+    #[serde(default = "yes")]
+    pub not_null_fallback: bool,
+    /// `placeholder` (Debezium's) or `omit` (leave unchanged TOAST columns out of `after`).
+    #[serde(default)]
+    pub unchanged_toast: UnchangedToastSetting,
 }
 
 impl Default for FormatConfig {
@@ -100,12 +135,25 @@ impl Default for FormatConfig {
             decimal_handling: DecimalHandlingSetting::default(),
             tombstones_on_delete: true,
             unavailable_value_placeholder: default_placeholder(),
+            time_precision_mode: TimePrecisionSetting::default(),
+            binary_handling: BinaryHandlingSetting::default(),
+            interval_handling: IntervalHandlingSetting::default(),
+            hstore_handling: HstoreHandlingSetting::default(),
+            include_unknown_datatypes: true,
+            heartbeat_topics_prefix: default_heartbeat_prefix(),
+            null_as_default: true,
+            not_null_fallback: true,
+            unchanged_toast: UnchangedToastSetting::default(),
         }
     }
 }
 
 fn default_placeholder() -> String {
     "__debezium_unavailable_value".to_string()
+}
+
+fn default_heartbeat_prefix() -> String {
+    "__debezium-heartbeat".to_string()
 }
 
 fn yes() -> bool {
@@ -121,8 +169,60 @@ pub enum DecimalHandlingSetting {
     Double,
 }
 
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimePrecisionSetting {
+    #[default]
+    Adaptive,
+    AdaptiveTimeMicroseconds,
+    Connect,
+    Isostring,
+    Microseconds,
+    Nanoseconds,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BinaryHandlingSetting {
+    #[default]
+    Bytes,
+    Base64,
+    Base64UrlSafe,
+    Hex,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IntervalHandlingSetting {
+    #[default]
+    Numeric,
+    String,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HstoreHandlingSetting {
+    #[default]
+    Json,
+    Map,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnchangedToastSetting {
+    #[default]
+    Placeholder,
+    Omit,
+}
+
 impl FormatConfig {
-    pub fn debezium(&self, topic_prefix: &str, database: &str) -> DebeziumSettings {
+    /// The encoder's settings; `transaction_metadata` comes from the source section.
+    pub fn debezium(
+        &self,
+        topic_prefix: &str,
+        database: &str,
+        transaction_metadata: bool,
+    ) -> DebeziumSettings {
         DebeziumSettings {
             topic_prefix: topic_prefix.to_string(),
             database: database.to_string(),
@@ -133,6 +233,37 @@ impl FormatConfig {
             },
             tombstones_on_delete: self.tombstones_on_delete,
             unavailable_value_placeholder: self.unavailable_value_placeholder.clone(),
+            time_precision_mode: match self.time_precision_mode {
+                TimePrecisionSetting::Adaptive => TimePrecisionMode::Adaptive,
+                TimePrecisionSetting::AdaptiveTimeMicroseconds => TimePrecisionMode::AdaptiveTimeMicroseconds,
+                TimePrecisionSetting::Connect => TimePrecisionMode::Connect,
+                TimePrecisionSetting::Isostring => TimePrecisionMode::IsoString,
+                TimePrecisionSetting::Microseconds => TimePrecisionMode::Microseconds,
+                TimePrecisionSetting::Nanoseconds => TimePrecisionMode::Nanoseconds,
+            },
+            binary_handling: match self.binary_handling {
+                BinaryHandlingSetting::Bytes => BinaryHandling::Bytes,
+                BinaryHandlingSetting::Base64 => BinaryHandling::Base64,
+                BinaryHandlingSetting::Base64UrlSafe => BinaryHandling::Base64UrlSafe,
+                BinaryHandlingSetting::Hex => BinaryHandling::Hex,
+            },
+            interval_handling: match self.interval_handling {
+                IntervalHandlingSetting::Numeric => IntervalHandling::Numeric,
+                IntervalHandlingSetting::String => IntervalHandling::String,
+            },
+            hstore_handling: match self.hstore_handling {
+                HstoreHandlingSetting::Json => HstoreHandling::Json,
+                HstoreHandlingSetting::Map => HstoreHandling::Map,
+            },
+            include_unknown_datatypes: self.include_unknown_datatypes,
+            provide_transaction_metadata: transaction_metadata,
+            heartbeat_topics_prefix: self.heartbeat_topics_prefix.clone(),
+            null_as_default: self.null_as_default,
+            not_null_fallback: self.not_null_fallback,
+            unchanged_toast: match self.unchanged_toast {
+                UnchangedToastSetting::Placeholder => UnchangedToast::Placeholder,
+                UnchangedToastSetting::Omit => UnchangedToast::Omit,
+            },
         }
     }
 }

@@ -163,9 +163,11 @@ pub async fn run(
     let store = offset_store(config).await?;
     // Read the offsets before connecting: a corrupt store should stop us early.
     let checkpoint_found = store.load().await?;
-    let encoder: Box<dyn RecordEncoder> = Box::new(DebeziumEncoder::new(
-        config.format.debezium(&topic_prefix, &database),
-    ));
+    let encoder: Box<dyn RecordEncoder> = Box::new(DebeziumEncoder::new(config.format.debezium(
+        &topic_prefix,
+        &database,
+        false,
+    )));
     let mut sink = sink(config, encoder)?;
     let sink_name = sink.name();
     // The sink first: an exactly-once sink's own position decides where the source resumes.
