@@ -25,7 +25,7 @@ pub use event::{
 pub use lsn::Lsn;
 pub use offsets::{Checkpoint, OffsetStore, OffsetsError};
 pub use position::Position;
-pub use schema::{Column, PgType, ReplicaIdentity, TableId, TableSchema};
+pub use schema::{Column, GeometricKind, PgType, ReplicaIdentity, TableId, TableSchema};
 pub use sink::{ErrorKind, Sink, SinkError};
 pub use source::{SourceEnd, SourceItem};
 pub use value::{Numeric, Row, Value};

@@ -47,7 +47,7 @@ pub enum PgType {
         scale: Option<u16>,
     },
     Money,
-    /// `text`, `varchar(n)`, `name`, `"char"`, `citext` and other string types.
+    /// `text`, `"char"`, `citext`, `isbn` and other string types.
     Text,
     /// `char(n)` / `bpchar`: a blank-padded string.
     Char {
@@ -92,12 +92,59 @@ pub enum PgType {
     Enum {
         name: String,
     },
+    /// `name` (PostgreSQL's identifier type): text, but a type Debezium has no value converter
+    /// for, so encoders treat it apart from `text`.
+    Name,
+    /// `point`, carried as PostgreSQL's text form `(x,y)`.
+    Point,
+    /// The other built-in geometric types, carried as PostgreSQL's text form.
+    Geometric(GeometricKind),
+    /// A built-in range type (`int4range`, `int8range`, `numrange`, `tsrange`, `tstzrange`,
+    /// `daterange`), carried as PostgreSQL's text form. Multiranges are [`PgType::Other`].
+    Range {
+        name: String,
+    },
+    /// `tsvector`, carried as PostgreSQL's normalised text form.
+    TsVector,
+    /// `int2vector` / `oidvector`: space-separated integers (catalog types rarely seen in tables).
+    IntVector {
+        name: String,
+    },
+    /// The `hstore` extension's type, carried as its text form (`"k"=>"v", …`).
+    Hstore,
+    /// The `ltree` extension's label path, carried as text.
+    Ltree,
     Array(Box<PgType>),
     /// Anything else (geometric, range, tsvector, extension types…): carried as PostgreSQL's
     /// text form. `name` is the type's name, for messages and for sinks that want it.
     Other {
         name: String,
     },
+}
+
+/// The geometric types other than `point`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum GeometricKind {
+    Box,
+    Circle,
+    Line,
+    Lseg,
+    Path,
+    Polygon,
+}
+
+impl GeometricKind {
+    /// PostgreSQL's name for the type.
+    pub fn name(self) -> &'static str {
+        match self {
+            GeometricKind::Box => "box",
+            GeometricKind::Circle => "circle",
+            GeometricKind::Line => "line",
+            GeometricKind::Lseg => "lseg",
+            GeometricKind::Path => "path",
+            GeometricKind::Polygon => "polygon",
+        }
+    }
 }
 
 impl PgType {
@@ -119,6 +166,14 @@ impl PgType {
                 | PgType::Bit { .. }
                 | PgType::VarBit { .. }
                 | PgType::Enum { .. }
+                | PgType::Name
+                | PgType::Point
+                | PgType::Geometric(_)
+                | PgType::Range { .. }
+                | PgType::TsVector
+                | PgType::IntVector { .. }
+                | PgType::Hstore
+                | PgType::Ltree
                 | PgType::Other { .. }
         )
     }

@@ -1,43 +1,57 @@
 //! How each column's values are written: the Debezium encoding chosen once per column from its
-//! [`PgType`] and the settings, plus the two substitutions Debezium makes for missing values.
+//! [`PgType`] and the settings, plus the substitutions Debezium makes for missing values.
 //!
 //! **Type mapping** (JSON of Kafka Connect values with schemas disabled):
 //! - `bool` → boolean; `int2/int4/int8/oid` → integer; `float4/float8` → Java-spelled number
 //!   (`"NaN"`/`"Infinity"` quoted); `numeric`/`money` → see [`crate::decimal`] (money has scale 2).
-//! - text-like types (`text`, `varchar`, `char(n)` with its padding, `uuid`, `json`, `jsonb` as
-//!   PostgreSQL normalised it, `xml`, `inet`, `cidr`, `macaddr[8]`, enum labels, and any
-//!   [`PgType::Other`] in PostgreSQL's text form) → string.
-//! - `bytea` → base64 (`binary.handling.mode=bytes`); `bit(1)` → boolean, longer bit strings →
-//!   [`crate::bits`]; temporal types → [`crate::temporal`].
-//! - arrays → JSON arrays of the element encoding. Two Debezium failure modes are reproduced
-//!   because they are deterministic: a `numeric[]` holding NaN/±Infinity and an enum array
-//!   holding NULL make the whole column null.
+//! - text-like types (`text`, `varchar`, `char(n)` with its padding, `"char"`, `uuid`, `json`,
+//!   `jsonb` as PostgreSQL normalised it, `xml`, `inet`, `cidr`, `macaddr[8]`, enum labels, the
+//!   built-in ranges, `tsvector`, `ltree`, `citext`, `isbn`) → string.
+//! - `bytea` → [`crate::binary`] per `binary.handling.mode`; `bit(1)` → boolean, longer bit
+//!   strings → [`crate::bits`]; temporal types → [`crate::temporal`] per `time.precision.mode`
+//!   and `interval.handling.mode`; `point` → [`crate::geometry`]; `hstore` → [`crate::hstore`].
+//! - arrays → JSON arrays of the element encoding. Debezium's deterministic failures are
+//!   reproduced: a `numeric[]` holding NaN/±Infinity and an enum array holding NULL make the whole
+//!   column null; `bit(n)[]` is always null; `int2vector`/`oidvector` are `[]`.
+//!
+//! **Types Debezium has no converter for** (`include.unknown.datatypes`): other geometric types,
+//! multiranges, `tsquery`, `pg_lsn`, `reg*`, `xid`…, composites, other extension types, arrays of
+//! domains. Without the setting the column is left out ([`Encoding::for_type`] gives `None`) and
+//! `name` is null; with it they are the bytes of their text per `binary.handling.mode` (pgjdbc's
+//! rendering for geometric types) and `name` is a string. Arrays Debezium never converts
+//! (`interval[]`, `money[]`, `name[]`, `varbit[]`, `xml[]`, `point[]`) and multi-dimensional
+//! arrays (Debezium: one null per sub-array) are left out / nulled without the setting and kept
+//! as natural arrays with it: there Rivulet keeps data Debezium loses.
 //!
 //! **NULL in a NOT NULL column** (the non-key columns of a delete's old row under REPLICA
-//! IDENTITY DEFAULT): Debezium writes the type's fallback: `false`, `0`, `0.0`, `""` (also for
-//! uuid, json, bytea and bit strings), zero decimals (`"0.00"`, `"AA=="`,
-//! `{"scale":0,"value":"AA=="}`), `"00:00:00Z"`, `"1970-01-01T00:00:00Z"`, `[]`.
+//! IDENTITY DEFAULT): Debezium writes the column's default if it has one, else the type's
+//! fallback: `false`, `0`, `0.0`, `""` (also for uuid, json, bytea, bit strings and kept unknown
+//! types), zero decimals (`"0.00"`, `"AA=="`, `{"scale":0,"value":"AA=="}`), `"00:00:00Z"`,
+//! `"1970-01-01T00:00:00Z"`, the ISO zeros of `isostring` / `interval.handling.mode=string`,
+//! the point (0, 0), the empty hstore, `[]`.
 //!
 //! **Unchanged TOAST** ([`Value::Unchanged`]): Debezium substitutes its placeholder converted to
 //! the column type: the string for text-like columns and for `numeric` in string mode, its UTF-8
-//! bytes for `bytea`, a one-element array for `text[]`/`varchar[]`/`char[]`/`json[]`/`jsonb[]`
-//! (the string), `bytea[]` (the bytes) and `uuid[]` (the name-based UUID of the bytes), the bytes
-//! as signed numbers for `int4[]`/`int8[]`/`date[]`, and null for everything else.
-//!
-//! Deliberate differences from Debezium 3.6 (it loses data there): `name` columns (Debezium
-//! writes null), multi-dimensional arrays (Debezium writes nulls or Java object ids), types
-//! Debezium drops or turns into structs (`point`, `hstore`, geometric types, `interval[]`,
-//! `money[]`, ...): Rivulet writes PostgreSQL's text or the natural array.
+//! bytes for `bytea` in `bytes` mode (the string in `hex` mode, null in the base64 modes), the map
+//! `{placeholder: placeholder}` for `hstore`, a one-element array for
+//! `text[]`/`varchar[]`/`char[]`/`json[]`/`jsonb[]` (the string), `bytea[]` (the bytes) and
+//! `uuid[]` (the name-based UUID of the bytes), the bytes as signed numbers for
+//! `int4[]`/`int8[]`/`date[]`, and null for everything else.
 
-use rivulet_core::{Numeric, PgType, Value};
+use rivulet_core::{GeometricKind, Numeric, PgType, Value};
 
+use crate::binary::{write_binary, write_binary_placeholder};
 use crate::bits::{bit_is_set, write_bits};
 use crate::decimal;
+use crate::geometry::{parse_point, pgjdbc_text, write_point};
+use crate::hstore::{parse_hstore, write_empty, write_hstore};
 use crate::java_number::{write_json_double, write_json_float};
 use crate::json_text::{write_base64, write_bool, write_i64, write_str};
 use crate::name_uuid::name_uuid_from_bytes;
-use crate::temporal;
-use crate::{DebeziumSettings, DecimalHandling};
+use crate::temporal::{self, TimeUnit};
+use crate::{
+    BinaryHandling, DebeziumSettings, DecimalHandling, HstoreHandling, IntervalHandling, TimePrecisionMode,
+};
 
 /// The encoding of one column (or of an array's elements).
 #[derive(Clone, Debug, PartialEq)]
@@ -56,27 +70,51 @@ pub enum Encoding {
         mode: DecimalHandling,
     },
     Text,
-    Bytes,
+    /// `bytea`.
+    Binary(BinaryHandling),
+    /// A value Debezium keeps without understanding it: the bytes of its text.
+    TextBytes(BinaryHandling),
+    /// A geometric value kept without a converter: the bytes of pgjdbc's rendering.
+    GeometricBytes {
+        kind: GeometricKind,
+        mode: BinaryHandling,
+    },
     Bit,
     Bits,
-    Date,
-    Time {
-        millis: bool,
+    Date {
+        iso: bool,
     },
-    /// A `time[]` element (millisecond precision).
-    TimeInArray {
-        millis: bool,
+    /// A `date[]` element.
+    DateInArray {
+        iso: bool,
     },
+    Time(TimeUnit),
+    /// A `time[]` element (millisecond precision, wrapping at midnight).
+    TimeInArray(TimeUnit),
+    Timestamp(TimeUnit),
+    /// A `timestamp[]` element (Julian calendar before 1582-10-15).
+    TimestampInArray(TimeUnit),
     TimeTz,
     /// A `timetz[]` element (whole seconds).
     TimeTzInArray,
-    Timestamp {
-        millis: bool,
-    },
     TimestampTz {
         width: Option<u8>,
     },
-    Interval,
+    /// A `timestamptz[]` element.
+    TimestampTzInArray {
+        width: Option<u8>,
+    },
+    Interval(IntervalHandling),
+    Point,
+    Hstore(HstoreHandling),
+    /// A column whose streamed values Debezium cannot read (`name` without
+    /// `include.unknown.datatypes`): every value counts as missing, except in snapshot rows (read
+    /// through JDBC), where it is text.
+    Unreadable,
+    /// `int2vector`/`oidvector`: Debezium reads `[]` (null for an empty vector).
+    EmptyList,
+    /// `bit(n)[]`: Debezium's schema for it is not an array, so every value is null.
+    AlwaysNull,
     Array(Box<ArrayEncoding>),
 }
 
@@ -87,85 +125,26 @@ pub struct ArrayEncoding {
     pub null_if_special_numeric: bool,
     /// Debezium rejects a NULL element of an enum array (its element schema is required).
     pub null_if_null_element: bool,
+    /// A multi-dimensional value keeps its nesting; otherwise each sub-array is null, as Debezium
+    /// writes it (for numbers; it writes Java object ids for text, which nobody can reproduce).
+    pub keep_nested: bool,
 }
 
 /// Money's scale: Debezium's `money.fraction.digits` default.
 const MONEY_SCALE: u32 = 2;
 
 impl Encoding {
-    pub fn for_type(pg_type: &PgType, mode: DecimalHandling) -> Encoding {
-        Self::for_type_at(pg_type, mode, false)
+    /// The encoding of a column of `pg_type`, or `None` when Debezium leaves such columns out.
+    pub fn for_type(pg_type: &PgType, settings: &DebeziumSettings) -> Option<Encoding> {
+        match pg_type {
+            PgType::Array(element) => array_encoding(element, settings),
+            _ => scalar_encoding(pg_type, settings, false),
+        }
     }
 
-    fn for_type_at(pg_type: &PgType, mode: DecimalHandling, in_array: bool) -> Encoding {
-        match pg_type {
-            PgType::Bool => Encoding::Bool,
-            PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Oid => Encoding::Integer,
-            PgType::Float4 => Encoding::Float32,
-            PgType::Float8 => Encoding::Float64,
-            PgType::Numeric { precision: None, .. } => Encoding::VariableDecimal { mode },
-            PgType::Numeric {
-                precision: Some(_),
-                scale,
-            } => Encoding::FixedDecimal {
-                scale: u32::from(scale.unwrap_or(0)),
-                mode,
-            },
-            PgType::Money => Encoding::FixedDecimal {
-                scale: MONEY_SCALE,
-                mode,
-            },
-            PgType::Bytea => Encoding::Bytes,
-            PgType::Bit { length } | PgType::VarBit { length } => {
-                // A plain `bit` is bit(1); an unconstrained varbit is a Bits value.
-                let one = match pg_type {
-                    PgType::Bit { .. } => length.is_none_or(|l| l <= 1),
-                    _ => *length == Some(1),
-                };
-                if one { Encoding::Bit } else { Encoding::Bits }
-            }
-            PgType::Date => Encoding::Date,
-            PgType::Time { precision } => {
-                let millis = is_millis(*precision);
-                if in_array {
-                    Encoding::TimeInArray { millis }
-                } else {
-                    Encoding::Time { millis }
-                }
-            }
-            PgType::TimeTz { .. } => {
-                if in_array {
-                    Encoding::TimeTzInArray
-                } else {
-                    Encoding::TimeTz
-                }
-            }
-            PgType::Timestamp { precision } => Encoding::Timestamp {
-                millis: is_millis(*precision),
-            },
-            PgType::TimestampTz { precision } => Encoding::TimestampTz {
-                width: temporal::zoned_timestamp_width(*precision),
-            },
-            PgType::Interval => Encoding::Interval,
-            PgType::Array(element) => Encoding::Array(Box::new(ArrayEncoding {
-                element: Self::for_type_at(element, mode, true),
-                null_if_special_numeric: matches!(**element, PgType::Numeric { .. }),
-                null_if_null_element: matches!(**element, PgType::Enum { .. }),
-            })),
-            PgType::Text
-            | PgType::Char { .. }
-            | PgType::Varchar { .. }
-            | PgType::Uuid
-            | PgType::Json
-            | PgType::Jsonb
-            | PgType::Xml
-            | PgType::Inet
-            | PgType::Cidr
-            | PgType::MacAddr
-            | PgType::MacAddr8
-            | PgType::Enum { .. }
-            | PgType::Other { .. } => Encoding::Text,
-        }
+    /// True if every streamed value of the column counts as missing.
+    pub fn reads_nothing(&self) -> bool {
+        matches!(self, Encoding::Unreadable)
     }
 
     /// Writes `value` in this encoding. A value of an unexpected kind (a source bug) is written
@@ -185,14 +164,20 @@ impl Encoding {
             }
             (Encoding::VariableDecimal { mode }, Value::Numeric(n)) => decimal::write_variable(out, n, *mode),
             (Encoding::Text, Value::Text(s)) => write_str(out, s),
-            (Encoding::Bytes, Value::Bytes(b)) => write_base64(out, b),
+            (Encoding::Binary(mode), Value::Bytes(b)) => write_binary(out, b, *mode),
+            (Encoding::TextBytes(mode), Value::Text(s)) => write_binary(out, s.as_bytes(), *mode),
+            (Encoding::GeometricBytes { kind, mode }, Value::Text(s)) => match pgjdbc_text(*kind, s) {
+                Some(text) => write_binary(out, text.as_bytes(), *mode),
+                None => out.extend_from_slice(b"null"),
+            },
             (Encoding::Bit, Value::Text(s)) => write_bool(out, bit_is_set(s)),
             (Encoding::Bit, Value::Bool(b)) => write_bool(out, *b),
             (Encoding::Bits, Value::Text(s)) => write_bits(out, s),
-            (Encoding::Date, Value::Date(d)) => temporal::write_date(out, *d),
-            (Encoding::Time { millis }, Value::Time(us)) => temporal::write_time(out, *us, *millis),
-            (Encoding::TimeInArray { millis }, Value::Time(us)) => {
-                temporal::write_time_in_array(out, *us, *millis);
+            (Encoding::Date { iso }, Value::Date(d)) => temporal::write_date_as(out, *d, *iso),
+            (Encoding::DateInArray { iso }, Value::Date(d)) => temporal::write_date_in_array(out, *d, *iso),
+            (Encoding::Time(unit), Value::Time(us)) => temporal::write_time_as(out, *us, *unit),
+            (Encoding::TimeInArray(unit), Value::Time(us)) => {
+                temporal::write_time_in_array_as(out, *us, *unit);
             }
             (
                 Encoding::TimeTz,
@@ -200,51 +185,86 @@ impl Encoding {
                     micros,
                     offset_seconds,
                 },
-            ) => {
-                temporal::write_zoned_time(out, *micros, *offset_seconds);
-            }
+            ) => temporal::write_zoned_time(out, *micros, *offset_seconds),
             (
                 Encoding::TimeTzInArray,
                 Value::TimeTz {
                     micros,
                     offset_seconds,
                 },
-            ) => {
-                temporal::write_zoned_time_in_array(out, *micros, *offset_seconds);
+            ) => temporal::write_zoned_time_in_array(out, *micros, *offset_seconds),
+            (Encoding::Timestamp(unit), Value::Timestamp(us)) => {
+                temporal::write_timestamp_as(out, *us, *unit);
             }
-            (Encoding::Timestamp { millis }, Value::Timestamp(us)) => {
-                temporal::write_timestamp(out, *us, *millis);
+            (Encoding::TimestampInArray(unit), Value::Timestamp(us)) => {
+                temporal::write_timestamp_in_array_as(out, *us, *unit);
             }
             (Encoding::TimestampTz { width }, Value::TimestampTz(us)) => {
                 temporal::write_zoned_timestamp(out, *us, *width);
             }
-            (Encoding::Interval, Value::Interval { months, days, micros }) => {
-                write_i64(out, temporal::micro_duration(*months, *days, *micros));
+            (Encoding::TimestampTzInArray { width }, Value::TimestampTz(us)) => {
+                temporal::write_zoned_timestamp_in_array(out, *us, *width);
+            }
+            (Encoding::Interval(mode), Value::Interval { months, days, micros }) => match mode {
+                IntervalHandling::Numeric => {
+                    write_i64(out, temporal::micro_duration(*months, *days, *micros));
+                }
+                IntervalHandling::String => temporal::write_iso_interval(out, *months, *days, *micros),
+            },
+            (Encoding::Point, Value::Text(s)) => match parse_point(s) {
+                Some((x, y)) => write_point(out, x, y),
+                None => out.extend_from_slice(b"null"),
+            },
+            (Encoding::Hstore(mode), Value::Text(s)) => match parse_hstore(s) {
+                Some(pairs) => write_hstore(out, &pairs, *mode),
+                None => out.extend_from_slice(b"null"),
+            },
+            (Encoding::EmptyList, Value::Text(s)) => {
+                out.extend_from_slice(if s.is_empty() { b"null" } else { b"[]" });
             }
             (Encoding::Array(array), Value::Array(items)) => array.write(out, items),
+            (Encoding::Unreadable, Value::Text(s)) => write_str(out, s),
+            (Encoding::Unreadable | Encoding::AlwaysNull, _) => out.extend_from_slice(b"null"),
             (_, other) => write_natural(out, other),
         }
     }
 
-    /// What Debezium writes for a NULL in a NOT NULL column.
+    /// What Debezium writes for a NULL in a NOT NULL column without a default.
     pub fn write_fallback(&self, out: &mut Vec<u8>) {
         match self {
             Encoding::Bool | Encoding::Bit => out.extend_from_slice(b"false"),
-            Encoding::Integer
-            | Encoding::Date
-            | Encoding::Time { .. }
-            | Encoding::TimeInArray { .. }
-            | Encoding::Timestamp { .. }
-            | Encoding::Interval => out.push(b'0'),
+            Encoding::Integer | Encoding::Interval(IntervalHandling::Numeric) => out.push(b'0'),
+            Encoding::Interval(IntervalHandling::String) => {
+                out.extend_from_slice(temporal::ISO_INTERVAL_ZERO);
+            }
+            Encoding::Date { iso } | Encoding::DateInArray { iso } => {
+                temporal::write_date_fallback(out, *iso);
+            }
+            Encoding::Time(unit) | Encoding::TimeInArray(unit) => {
+                temporal::write_time_fallback(out, *unit, false);
+            }
+            Encoding::Timestamp(unit) | Encoding::TimestampInArray(unit) => {
+                temporal::write_time_fallback(out, *unit, true);
+            }
             Encoding::Float32 | Encoding::Float64 => out.extend_from_slice(b"0.0"),
             Encoding::FixedDecimal { scale, mode } => decimal::write_zero(out, Some(*scale), *mode),
             Encoding::VariableDecimal { mode } => decimal::write_zero(out, None, *mode),
-            Encoding::Text | Encoding::Bytes | Encoding::Bits => out.extend_from_slice(b"\"\""),
+            Encoding::Text
+            | Encoding::Unreadable
+            | Encoding::Binary(_)
+            | Encoding::TextBytes(_)
+            | Encoding::GeometricBytes { .. }
+            | Encoding::Bits => out.extend_from_slice(b"\"\""),
             Encoding::TimeTz | Encoding::TimeTzInArray => {
                 out.extend_from_slice(temporal::ZONED_TIME_MIDNIGHT);
             }
-            Encoding::TimestampTz { .. } => out.extend_from_slice(temporal::ZONED_TIMESTAMP_EPOCH),
-            Encoding::Array(_) => out.extend_from_slice(b"[]"),
+            Encoding::TimestampTz { .. } | Encoding::TimestampTzInArray { .. } => {
+                out.extend_from_slice(temporal::ZONED_TIMESTAMP_EPOCH);
+            }
+            Encoding::Point => write_point(out, 0.0, 0.0),
+            Encoding::Hstore(mode) => write_empty(out, *mode),
+            Encoding::AlwaysNull => out.extend_from_slice(b"null"),
+            Encoding::EmptyList | Encoding::Array(_) => out.extend_from_slice(b"[]"),
         }
     }
 
@@ -253,20 +273,24 @@ impl Encoding {
         let placeholder = settings.unavailable_value_placeholder.as_str();
         match (self, pg_type) {
             (Encoding::Text, _) => write_str(out, placeholder),
-            (Encoding::Bytes, _) => write_base64(out, placeholder.as_bytes()),
+            (
+                Encoding::Binary(mode) | Encoding::TextBytes(mode) | Encoding::GeometricBytes { mode, .. },
+                _,
+            ) => write_binary_placeholder(out, placeholder, *mode),
             (
                 Encoding::VariableDecimal {
                     mode: DecimalHandling::String,
-                },
-                _,
-            )
-            | (
-                Encoding::FixedDecimal {
+                }
+                | Encoding::FixedDecimal {
                     mode: DecimalHandling::String,
                     ..
                 },
                 _,
             ) => write_str(out, placeholder),
+            (Encoding::Hstore(mode), _) => {
+                let pairs = vec![(placeholder.to_string(), Some(placeholder.to_string()))];
+                write_hstore(out, &pairs, *mode);
+            }
             (Encoding::Array(_), PgType::Array(element)) => match &**element {
                 PgType::Int4 | PgType::Int8 | PgType::Date => {
                     out.push(b'[');
@@ -305,8 +329,137 @@ impl Encoding {
     }
 }
 
-fn is_millis(precision: Option<u8>) -> bool {
-    precision.is_some_and(|p| p <= 3)
+/// The encoding of a scalar type, or of an array's element (`in_array`), where Debezium reads
+/// temporal elements through `java.sql` types.
+fn scalar_encoding(pg_type: &PgType, settings: &DebeziumSettings, in_array: bool) -> Option<Encoding> {
+    let mode = settings.decimal_handling;
+    let binary = settings.binary_handling;
+    let time_mode = settings.time_precision_mode;
+    let keep_unknown = settings.include_unknown_datatypes;
+    Some(match pg_type {
+        PgType::Bool => Encoding::Bool,
+        PgType::Int2 | PgType::Int4 | PgType::Int8 | PgType::Oid => Encoding::Integer,
+        PgType::Float4 => Encoding::Float32,
+        PgType::Float8 => Encoding::Float64,
+        PgType::Numeric { precision: None, .. } => Encoding::VariableDecimal { mode },
+        PgType::Numeric {
+            precision: Some(_),
+            scale,
+        } => Encoding::FixedDecimal {
+            scale: u32::from(scale.unwrap_or(0)),
+            mode,
+        },
+        PgType::Money => Encoding::FixedDecimal {
+            scale: MONEY_SCALE,
+            mode,
+        },
+        PgType::Bytea => Encoding::Binary(binary),
+        PgType::Bit { length } | PgType::VarBit { length } => {
+            // A plain `bit` is bit(1); an unconstrained varbit is a Bits value.
+            let one = match pg_type {
+                PgType::Bit { .. } => length.is_none_or(|l| l <= 1),
+                _ => *length == Some(1),
+            };
+            if one { Encoding::Bit } else { Encoding::Bits }
+        }
+        PgType::Date => {
+            let iso = time_mode == TimePrecisionMode::IsoString;
+            if in_array {
+                Encoding::DateInArray { iso }
+            } else {
+                Encoding::Date { iso }
+            }
+        }
+        PgType::Time { precision } => {
+            let unit = TimeUnit::for_time(time_mode, *precision);
+            if in_array {
+                Encoding::TimeInArray(unit)
+            } else {
+                Encoding::Time(unit)
+            }
+        }
+        PgType::TimeTz { .. } => {
+            if in_array {
+                Encoding::TimeTzInArray
+            } else {
+                Encoding::TimeTz
+            }
+        }
+        PgType::Timestamp { precision } => {
+            let unit = TimeUnit::for_timestamp(time_mode, *precision);
+            if in_array {
+                Encoding::TimestampInArray(unit)
+            } else {
+                Encoding::Timestamp(unit)
+            }
+        }
+        PgType::TimestampTz { precision } => {
+            let width = temporal::zoned_timestamp_width(*precision);
+            if in_array {
+                Encoding::TimestampTzInArray { width }
+            } else {
+                Encoding::TimestampTz { width }
+            }
+        }
+        PgType::Interval => Encoding::Interval(settings.interval_handling),
+        PgType::Point => Encoding::Point,
+        PgType::Hstore => Encoding::Hstore(settings.hstore_handling),
+        PgType::IntVector { .. } => Encoding::EmptyList,
+        PgType::Name if keep_unknown => Encoding::Text,
+        PgType::Name => Encoding::Unreadable,
+        PgType::Geometric(kind) if keep_unknown => Encoding::GeometricBytes {
+            kind: *kind,
+            mode: binary,
+        },
+        PgType::Other { .. } if keep_unknown => Encoding::TextBytes(binary),
+        PgType::Geometric(_) | PgType::Other { .. } => return None,
+        PgType::Array(element) => return array_encoding(element, settings),
+        PgType::Text
+        | PgType::Char { .. }
+        | PgType::Varchar { .. }
+        | PgType::Uuid
+        | PgType::Json
+        | PgType::Jsonb
+        | PgType::Xml
+        | PgType::Inet
+        | PgType::Cidr
+        | PgType::MacAddr
+        | PgType::MacAddr8
+        | PgType::Enum { .. }
+        | PgType::Range { .. }
+        | PgType::TsVector
+        | PgType::Ltree => Encoding::Text,
+    })
+}
+
+/// The encoding of an array of `element`, or `None` when Debezium leaves the column out.
+fn array_encoding(element: &PgType, settings: &DebeziumSettings) -> Option<Encoding> {
+    let keep_unknown = settings.include_unknown_datatypes;
+    let element_encoding = match element {
+        // Arrays Debezium has no converter for, whatever its settings (DBZ-459).
+        PgType::Interval
+        | PgType::Money
+        | PgType::Name
+        | PgType::VarBit { .. }
+        | PgType::Xml
+        | PgType::Point
+            if !keep_unknown =>
+        {
+            return None;
+        }
+        PgType::Bit { .. } if !keep_unknown => return Some(Encoding::AlwaysNull),
+        PgType::IntVector { .. } if !keep_unknown => return None,
+        PgType::IntVector { .. } => Encoding::Text,
+        PgType::Name => Encoding::Text,
+        PgType::Array(inner) => return array_encoding(inner, settings),
+        other => scalar_encoding(other, settings, true)?,
+    };
+    Some(Encoding::Array(Box::new(ArrayEncoding {
+        element: element_encoding,
+        null_if_special_numeric: matches!(element, PgType::Numeric { .. }),
+        null_if_null_element: matches!(element, PgType::Enum { .. }),
+        keep_nested: keep_unknown,
+    })))
 }
 
 impl ArrayEncoding {
@@ -328,7 +481,8 @@ impl ArrayEncoding {
             }
             match item {
                 // A multi-dimensional array: sub-arrays share the element encoding.
-                Value::Array(inner) => self.write_items(out, inner),
+                Value::Array(inner) if self.keep_nested => self.write_items(out, inner),
+                Value::Array(_) => out.extend_from_slice(b"null"),
                 other => self.element.write(out, other),
             }
         }
@@ -357,13 +511,13 @@ fn write_natural(out: &mut Vec<u8>, value: &Value) {
         Value::Numeric(n) => decimal::write_variable(out, n, DecimalHandling::String),
         Value::Text(s) => write_str(out, s),
         Value::Bytes(b) => write_base64(out, b),
-        Value::Date(d) => temporal::write_date(out, *d),
-        Value::Time(us) => temporal::write_time(out, *us, false),
+        Value::Date(d) => temporal::write_date_as(out, *d, false),
+        Value::Time(us) => temporal::write_time_as(out, *us, TimeUnit::Micros),
         Value::TimeTz {
             micros,
             offset_seconds,
         } => temporal::write_zoned_time(out, *micros, *offset_seconds),
-        Value::Timestamp(us) => temporal::write_timestamp(out, *us, false),
+        Value::Timestamp(us) => temporal::write_timestamp_as(out, *us, TimeUnit::Micros),
         Value::TimestampTz(us) => temporal::write_zoned_timestamp(out, *us, Some(6)),
         Value::Interval { months, days, micros } => {
             write_i64(out, temporal::micro_duration(*months, *days, *micros));
@@ -386,7 +540,19 @@ mod tests {
     use super::*;
 
     fn enc(pg_type: &PgType) -> Encoding {
-        Encoding::for_type(pg_type, DecimalHandling::Precise)
+        Encoding::for_type(pg_type, &DebeziumSettings::default()).unwrap()
+    }
+
+    #[allow(clippy::needless_pass_by_value)]
+    fn with(settings: DebeziumSettings, pg_type: &PgType) -> Option<Encoding> {
+        Encoding::for_type(pg_type, &settings)
+    }
+
+    fn decimal_settings(mode: DecimalHandling) -> DebeziumSettings {
+        DebeziumSettings {
+            decimal_handling: mode,
+            ..DebeziumSettings::default()
+        }
     }
 
     fn render(encoding: &Encoding, value: &Value) -> String {
@@ -404,19 +570,19 @@ mod tests {
         assert_eq!(enc(&PgType::VarBit { length: None }), Encoding::Bits);
         assert_eq!(
             enc(&PgType::Time { precision: Some(3) }),
-            Encoding::Time { millis: true }
+            Encoding::Time(TimeUnit::Millis)
         );
         assert_eq!(
             enc(&PgType::Time { precision: Some(4) }),
-            Encoding::Time { millis: false }
+            Encoding::Time(TimeUnit::Micros)
         );
         assert_eq!(
             enc(&PgType::Time { precision: None }),
-            Encoding::Time { millis: false }
+            Encoding::Time(TimeUnit::Micros)
         );
         assert_eq!(
             enc(&PgType::Timestamp { precision: Some(0) }),
-            Encoding::Timestamp { millis: true }
+            Encoding::Timestamp(TimeUnit::Millis)
         );
         assert_eq!(
             enc(&PgType::TimestampTz { precision: None }),
@@ -455,7 +621,7 @@ mod tests {
         let Encoding::Array(a) = enc(&PgType::Array(Box::new(PgType::Time { precision: None }))) else {
             panic!("not an array")
         };
-        assert_eq!(a.element, Encoding::TimeInArray { millis: false });
+        assert_eq!(a.element, Encoding::TimeInArray(TimeUnit::Micros));
     }
 
     #[test]
@@ -482,18 +648,70 @@ mod tests {
             Value::Array(vec![Value::Null, Value::Int32(4)]),
         ]);
         assert_eq!(render(&ints, &nested), "[[1,2],[null,4]]");
+        let debezium = DebeziumSettings {
+            include_unknown_datatypes: false,
+            ..DebeziumSettings::default()
+        };
+        let ints = with(debezium, &PgType::Array(Box::new(PgType::Int4))).unwrap();
+        assert_eq!(render(&ints, &nested), "[null,null]");
         assert_eq!(render(&ints, &Value::Array(vec![])), "[]");
+    }
+
+    #[test]
+    fn unknown_types_follow_include_unknown_datatypes() {
+        let debezium = || DebeziumSettings {
+            include_unknown_datatypes: false,
+            ..DebeziumSettings::default()
+        };
+        let tsquery = PgType::Other {
+            name: "tsquery".into(),
+        };
+        let boxes = PgType::Geometric(GeometricKind::Box);
+        let arr = |t: PgType| PgType::Array(Box::new(t));
+        assert_eq!(with(debezium(), &tsquery), None);
+        assert_eq!(with(debezium(), &boxes), None);
+        assert_eq!(with(debezium(), &PgType::Name), Some(Encoding::Unreadable));
+        assert_eq!(with(debezium(), &arr(PgType::Interval)), None);
+        assert_eq!(with(debezium(), &arr(PgType::Xml)), None);
+        assert_eq!(
+            with(debezium(), &arr(PgType::Bit { length: Some(3) })),
+            Some(Encoding::AlwaysNull)
+        );
+        assert_eq!(with(debezium(), &arr(tsquery.clone())), None);
+        assert_eq!(enc(&tsquery), Encoding::TextBytes(BinaryHandling::Bytes));
+        assert_eq!(enc(&PgType::Name), Encoding::Text);
+        assert_eq!(render(&enc(&tsquery), &Value::Text("'a'".into())), r#""J2En""#);
+        assert_eq!(
+            render(&enc(&boxes), &Value::Text("(3,4),(1,2)".into())),
+            r#""KDMuMCw0LjApLCgxLjAsMi4wKQ==""#
+        );
+        let Encoding::Array(intervals) = enc(&arr(PgType::Interval)) else {
+            panic!("kept")
+        };
+        assert_eq!(intervals.element, Encoding::Interval(IntervalHandling::Numeric));
+        let vector = enc(&PgType::IntVector {
+            name: "int2vector".into(),
+        });
+        assert_eq!(render(&vector, &Value::Text("1 2".into())), "[]");
+        assert_eq!(render(&vector, &Value::Text(String::new())), "null");
     }
 
     #[test]
     fn fallbacks() {
         let fallback = |t: PgType, mode| {
             let mut out = Vec::new();
-            Encoding::for_type(&t, mode).write_fallback(&mut out);
+            Encoding::for_type(&t, &decimal_settings(mode))
+                .unwrap()
+                .write_fallback(&mut out);
             std::string::String::from_utf8(out).unwrap()
         };
         use DecimalHandling::*;
         assert_eq!(fallback(PgType::Bool, Precise), "false");
+        assert_eq!(fallback(PgType::Hstore, Precise), r#""{}""#);
+        assert_eq!(
+            fallback(PgType::Point, Precise),
+            r#"{"x":0.0,"y":0.0,"wkb":"AQEAAAAAAAAAAAAAAAAAAAAAAAAA","srid":null}"#
+        );
         assert_eq!(fallback(PgType::Oid, Precise), "0");
         assert_eq!(fallback(PgType::Float4, Precise), "0.0");
         assert_eq!(
@@ -536,22 +754,16 @@ mod tests {
         let settings = DebeziumSettings::default();
         let unchanged = |t: PgType, mode| {
             let mut out = Vec::new();
-            Encoding::for_type(&t, mode).write_unchanged(&mut out, &t, &settings);
+            Encoding::for_type(&t, &decimal_settings(mode))
+                .unwrap()
+                .write_unchanged(&mut out, &t, &settings);
             std::string::String::from_utf8(out).unwrap()
         };
         use DecimalHandling::*;
         let p = "\"__debezium_unavailable_value\"";
         assert_eq!(unchanged(PgType::Text, Precise), p);
         assert_eq!(unchanged(PgType::Jsonb, Precise), p);
-        assert_eq!(
-            unchanged(
-                PgType::Other {
-                    name: "tsvector".into()
-                },
-                Precise
-            ),
-            p
-        );
+        assert_eq!(unchanged(PgType::TsVector, Precise), p);
         assert_eq!(
             unchanged(PgType::Bytea, Precise),
             "\"X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==\""

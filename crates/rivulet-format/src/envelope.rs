@@ -19,19 +19,41 @@
 //! `tombstones_on_delete` is set, as Debezium does.
 //!
 //! An update's unchanged TOAST value is taken from the old row when the old row carries it
-//! (REPLICA IDENTITY FULL), as Debezium does, and replaced by the placeholder otherwise.
+//! (REPLICA IDENTITY FULL), as Debezium does, and replaced by the placeholder otherwise (or left
+//! out of `after` with `unchanged_toast = omit`).
+//!
+//! **Missing values and defaults.** Debezium gives a column whose `DEFAULT` it can parse a
+//! Connect schema default ([`rivulet_core::Column::default`]), and Kafka Connect's
+//! `JsonConverter` (`replace.null.with.default=true`) writes that default wherever the value is
+//! null: an explicit NULL, the non-key columns of a delete's old row. A NOT NULL column missing
+//! from an old row gets its default or its type's fallback ([`crate::column_encoding`]) from
+//! Debezium's converters, whatever the JSON converter does. `null_as_default` and
+//! `not_null_fallback` turn these two substitutions off.
+//!
+//! **Transaction metadata** (`provide.transaction.metadata`): each event carries
+//! `"transaction":{"id":"<txid>:<lsn>","total_order":n,"data_collection_order":m}`; BEGIN and END
+//! records go to `<prefix>.transaction` with key `{"id":…}` and value
+//! `{"status":"BEGIN"|"END","id":…,"event_count":n|null,"data_collections":[{"data_collection":
+//! "schema.table","event_count":k},…]|null,"ts_ms":<commit time>}`, the tables in Java
+//! `HashMap` order (Debezium counts them in a `HashMap`). **Heartbeats** go to
+//! `<heartbeat_topics_prefix>.<prefix>` with key `{"serverName":<prefix>}` and value
+//! `{"ts_ms":<now>}`.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::{Arc, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use rivulet_core::{Change, ChangeEvent, LogicalMessage, Op, RowChange, SourceMeta, TableSchema, Value};
+use rivulet_core::{
+    Change, ChangeEvent, Column, LogicalMessage, Op, RowChange, SnapshotMarker, SourceMeta, TableSchema,
+    TransactionMarker, TransactionRef, Value,
+};
 
 use crate::column_encoding::Encoding;
+use crate::java_hash::hash_map_order;
 use crate::json_text::{object_key, write_base64, write_i64, write_i128, write_str, write_u64};
 use crate::topic::topic_name;
-use crate::{CONNECTOR_VERSION, DebeziumSettings};
+use crate::{CONNECTOR_VERSION, DebeziumSettings, DecimalHandling, UnchangedToast};
 
 /// Encodes [`ChangeEvent`]s as Debezium 3.6 records (JSON with schemas disabled).
 ///
@@ -61,7 +83,7 @@ impl DebeziumEncoder {
         }
         match event.table() {
             Some(table) => &self.plans.get(table, &self.render).topic,
-            None => &self.render.message_topic,
+            None => self.render.topic_without_table(event),
         }
     }
 
@@ -71,7 +93,7 @@ impl DebeziumEncoder {
             return write_raw(original.key.as_deref(), out);
         }
         let plan = event.table().map(|table| self.plans.get(table, &self.render));
-        Renderer::write_key(plan, event, out);
+        self.render.write_key(plan, event, out);
     }
 
     /// Appends the record value's JSON (the envelope).
@@ -101,14 +123,17 @@ impl DebeziumEncoder {
         let now = ProcessingTime::now();
         // One plan lookup serves topic, key and value.
         let plan = event.table().map(|table| self.plans.get(table, &self.render));
-        let topic = plan.map_or(self.render.message_topic.as_str(), |plan| plan.topic.as_str());
+        let topic = match plan {
+            Some(plan) => plan.topic.as_str(),
+            None => self.render.topic_without_table(event),
+        };
         out.extend_from_slice(b"{\"topic\":");
         let topic_start = out.len();
         write_str(out, topic);
         let topic_end = out.len();
         out.extend_from_slice(b",\"key\":");
         let key_start = out.len();
-        Renderer::write_key(plan, event, out);
+        self.render.write_key(plan, event, out);
         let key_end = out.len();
         out.extend_from_slice(b",\"value\":");
         self.render.write_value(plan, event, now, out);
@@ -243,41 +268,54 @@ struct TablePlan {
     topic: String,
     /// `,"schema":"…","table":"…","txId":` for the source block.
     source_table: Vec<u8>,
+    /// The columns Debezium writes, in table order (types it drops are not here).
     columns: Vec<ColumnPlan>,
+    /// Indexes into `columns` of the primary-key columns, in key order.
     key_columns: Vec<usize>,
 }
 
 struct ColumnPlan {
+    /// The column's index in a row.
+    index: usize,
     /// `"name":`
     key: Box<[u8]>,
     encoding: Encoding,
-    nullable: bool,
-    /// Pre-rendered JSON for a NULL in a NOT NULL column.
-    fallback: Box<[u8]>,
-    /// Pre-rendered JSON for an unchanged TOAST value.
-    unchanged: Box<[u8]>,
+    /// Every value counts as missing (Debezium cannot read the type).
+    reads_nothing: bool,
+    /// Pre-rendered JSON for a NULL (or a value Debezium cannot read): null, the column's
+    /// default, or its type's fallback, per nullability and settings.
+    missing: Box<[u8]>,
+    /// Pre-rendered JSON for an unchanged TOAST value; `None`: leave the column out.
+    unchanged: Option<Box<[u8]>>,
 }
 
 impl TablePlan {
     fn new(table: &Arc<TableSchema>, render: &Renderer) -> Self {
         let settings = &render.settings;
-        let columns = table
-            .columns
-            .iter()
-            .map(|column| {
-                let encoding = Encoding::for_type(&column.pg_type, settings.decimal_handling);
-                let mut fallback = Vec::new();
-                encoding.write_fallback(&mut fallback);
+        let mut columns = Vec::with_capacity(table.columns.len());
+        for (index, column) in table.columns.iter().enumerate() {
+            let Some(encoding) = Encoding::for_type(&column.pg_type, settings) else {
+                continue;
+            };
+            let missing = missing_value(column, &encoding, settings);
+            let unchanged = (settings.unchanged_toast == UnchangedToast::Placeholder).then(|| {
                 let mut unchanged = Vec::new();
                 encoding.write_unchanged(&mut unchanged, &column.pg_type, settings);
-                ColumnPlan {
-                    key: object_key(&column.name),
-                    encoding,
-                    nullable: column.nullable,
-                    fallback: fallback.into_boxed_slice(),
-                    unchanged: unchanged.into_boxed_slice(),
-                }
-            })
+                unchanged.into_boxed_slice()
+            });
+            columns.push(ColumnPlan {
+                index,
+                key: object_key(&column.name),
+                reads_nothing: encoding.reads_nothing(),
+                encoding,
+                missing,
+                unchanged,
+            });
+        }
+        let key_columns = table
+            .primary_key
+            .iter()
+            .filter_map(|&i| columns.iter().position(|c: &ColumnPlan| c.index == i))
             .collect();
         let mut source_table = Vec::new();
         source_table.extend_from_slice(b",\"schema\":");
@@ -290,20 +328,59 @@ impl TablePlan {
             topic: topic_name(&settings.topic_prefix, &[&table.id.schema, &table.id.name]),
             source_table,
             columns,
-            key_columns: table
-                .primary_key
-                .iter()
-                .copied()
-                .filter(|&i| i < table.columns.len())
-                .collect(),
+            key_columns,
         }
     }
+}
+
+/// What a missing value of `column` is written as. Debezium's converters give a NOT NULL column
+/// its default, else its type's fallback; `JsonConverter` then replaces any remaining null with
+/// the schema default.
+fn missing_value(column: &Column, encoding: &Encoding, settings: &DebeziumSettings) -> Box<[u8]> {
+    let default = column
+        .default
+        .as_ref()
+        .filter(|_| can_be_default(encoding))
+        .map(|value| {
+            let mut out = Vec::new();
+            encoding.write(&mut out, value);
+            out
+        })
+        // A value the encoding cannot express (a source bug) is no default.
+        .filter(|json| json.as_slice() != b"null");
+    let json = if !column.nullable && settings.not_null_fallback {
+        default.unwrap_or_else(|| {
+            let mut out = Vec::new();
+            encoding.write_fallback(&mut out);
+            out
+        })
+    } else if settings.null_as_default {
+        default.unwrap_or_else(|| b"null".to_vec())
+    } else {
+        b"null".to_vec()
+    };
+    json.into_boxed_slice()
+}
+
+/// Kafka Connect cannot use a struct as a schema default (KAFKA-12694), so Debezium drops the
+/// defaults of columns encoded as structs.
+fn can_be_default(encoding: &Encoding) -> bool {
+    !matches!(
+        encoding,
+        Encoding::VariableDecimal {
+            mode: DecimalHandling::Precise
+        } | Encoding::Point
+    )
 }
 
 /// Settings-derived pieces of JSON shared by all tables.
 struct Renderer {
     settings: DebeziumSettings,
     message_topic: String,
+    /// `<prefix>.transaction`: BEGIN/END records.
+    transaction_topic: String,
+    /// `<heartbeat prefix>.<prefix>`.
+    heartbeat_topic: String,
     /// `{"version":…,"connector":"postgresql","name":…,"ts_ms":`
     source_head: Vec<u8>,
     /// `,"db":…,"sequence":"[`
@@ -324,17 +401,38 @@ impl Renderer {
         source_db.extend_from_slice(b",\"sequence\":\"[");
         Renderer {
             message_topic: topic_name(&settings.topic_prefix, &["message"]),
+            transaction_topic: topic_name(&settings.topic_prefix, &["transaction"]),
+            heartbeat_topic: topic_name(&settings.heartbeat_topics_prefix, &[&settings.topic_prefix]),
             settings,
             source_head,
             source_db,
         }
     }
 
+    /// The topic of an event that belongs to no table.
+    fn topic_without_table(&self, event: &ChangeEvent) -> &str {
+        match &event.change {
+            Change::TransactionBegin(_) | Change::TransactionEnd(_) => &self.transaction_topic,
+            Change::Heartbeat => &self.heartbeat_topic,
+            _ => &self.message_topic,
+        }
+    }
+
     /// `plan` is the plan of the event's table (`None` for messages).
-    fn write_key(plan: Option<&TablePlan>, event: &ChangeEvent, out: &mut Vec<u8>) {
+    fn write_key(&self, plan: Option<&TablePlan>, event: &ChangeEvent, out: &mut Vec<u8>) {
         match (&event.change, plan) {
             (Change::Row(row), Some(plan)) => Self::write_row_key(plan, row, out),
             (Change::Message(message), _) => Self::write_message_key(message, out),
+            (Change::TransactionBegin(marker) | Change::TransactionEnd(marker), _) => {
+                out.extend_from_slice(b"{\"id\":");
+                write_str(out, &marker.id);
+                out.push(b'}');
+            }
+            (Change::Heartbeat, _) => {
+                out.extend_from_slice(b"{\"serverName\":");
+                write_str(out, &self.settings.topic_prefix);
+                out.push(b'}');
+            }
             _ => out.extend_from_slice(b"null"),
         }
     }
@@ -350,6 +448,17 @@ impl Renderer {
             (Change::Row(row), Some(plan)) => self.write_row_value(plan, row, &event.source, now, out),
             (Change::Truncate(_), Some(plan)) => self.write_truncate_value(plan, &event.source, now, out),
             (Change::Message(message), _) => self.write_message_value(message, &event.source, now, out),
+            (Change::TransactionBegin(marker), _) => {
+                self.write_transaction_value(marker, false, &event.source, out);
+            }
+            (Change::TransactionEnd(marker), _) => {
+                self.write_transaction_value(marker, true, &event.source, out);
+            }
+            (Change::Heartbeat, _) => {
+                out.extend_from_slice(b"{\"ts_ms\":");
+                write_u64(out, (now.nanos / 1_000_000) as u64);
+                out.push(b'}');
+            }
             // Rows and truncates always have a table, hence a plan.
             _ => out.extend_from_slice(b"null"),
         }
@@ -371,7 +480,11 @@ impl Renderer {
             }
             let column = &plan.columns[i];
             out.extend_from_slice(&column.key);
-            write_column(column, image.get(i).unwrap_or(&Value::Null), None, out);
+            let value = image.get(column.index).unwrap_or(&Value::Null);
+            // A key value is never an unchanged TOAST value worth omitting.
+            if !write_column(column, value, None, row.op == Op::Read, out) {
+                out.extend_from_slice(b"null");
+            }
         }
         out.push(b'}');
     }
@@ -392,17 +505,18 @@ impl Renderer {
     ) {
         out.extend_from_slice(b"{\"before\":");
         match &row.before {
-            Some(before) => write_row(plan, before, None, out),
+            Some(before) => write_row(plan, before, None, row.op == Op::Read, out),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"after\":");
         match &row.after {
-            Some(after) => write_row(plan, after, row.before.as_deref(), out),
+            Some(after) => write_row(plan, after, row.before.as_deref(), row.op == Op::Read, out),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"source\":");
         self.write_source(Some(plan), source, out);
-        out.extend_from_slice(b",\"transaction\":null,\"op\":\"");
+        self.write_transaction_block(source, out);
+        out.extend_from_slice(b",\"op\":\"");
         out.extend_from_slice(row.op.code().as_bytes());
         out.push(b'"');
         write_processing_time(now, out);
@@ -418,7 +532,8 @@ impl Renderer {
     ) {
         out.extend_from_slice(b"{\"before\":null,\"after\":null,\"source\":");
         self.write_source(Some(plan), source, out);
-        out.extend_from_slice(b",\"transaction\":null,\"op\":\"t\"");
+        self.write_transaction_block(source, out);
+        out.extend_from_slice(b",\"op\":\"t\"");
         write_processing_time(now, out);
         out.push(b'}');
     }
@@ -434,20 +549,95 @@ impl Renderer {
         write_u64(out, (now.nanos / 1_000_000) as u64);
         out.extend_from_slice(b",\"source\":");
         self.write_source(None, source, out);
-        out.extend_from_slice(b",\"transaction\":null,\"message\":{\"prefix\":");
+        self.write_transaction_block(source, out);
+        out.extend_from_slice(b",\"message\":{\"prefix\":");
         write_str(out, &message.prefix);
         out.extend_from_slice(b",\"content\":");
         write_base64(out, &message.content);
         out.extend_from_slice(b"}}");
     }
 
+    /// `,"transaction":{…}` with transaction metadata, `,"transaction":null` without.
+    fn write_transaction_block(&self, source: &SourceMeta, out: &mut Vec<u8>) {
+        match (&source.transaction, self.settings.provide_transaction_metadata) {
+            (
+                Some(TransactionRef {
+                    id,
+                    total_order,
+                    data_collection_order,
+                }),
+                true,
+            ) => {
+                out.extend_from_slice(b",\"transaction\":{\"id\":");
+                write_str(out, id);
+                out.extend_from_slice(b",\"total_order\":");
+                write_u64(out, *total_order);
+                out.extend_from_slice(b",\"data_collection_order\":");
+                write_u64(out, *data_collection_order);
+                out.push(b'}');
+            }
+            _ => out.extend_from_slice(b",\"transaction\":null"),
+        }
+    }
+
+    /// A BEGIN or END record's value; `ts_ms` is the transaction's commit time.
+    fn write_transaction_value(
+        &self,
+        marker: &TransactionMarker,
+        end: bool,
+        source: &SourceMeta,
+        out: &mut Vec<u8>,
+    ) {
+        out.extend_from_slice(if end {
+            b"{\"status\":\"END\",\"id\":"
+        } else {
+            b"{\"status\":\"BEGIN\",\"id\":"
+        });
+        write_str(out, &marker.id);
+        out.extend_from_slice(b",\"event_count\":");
+        match (end, marker.event_count) {
+            (true, Some(n)) => write_u64(out, n),
+            _ => out.extend_from_slice(b"null"),
+        }
+        out.extend_from_slice(b",\"data_collections\":");
+        if end {
+            let names: Vec<String> = marker
+                .data_collections
+                .iter()
+                .map(|(t, _)| t.to_string())
+                .collect();
+            out.push(b'[');
+            for (n, i) in hash_map_order(&names).into_iter().enumerate() {
+                if n > 0 {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"{\"data_collection\":");
+                write_str(out, &names[i]);
+                out.extend_from_slice(b",\"event_count\":");
+                write_u64(out, marker.data_collections[i].1);
+                out.push(b'}');
+            }
+            out.push(b']');
+        } else {
+            out.extend_from_slice(b"null");
+        }
+        out.extend_from_slice(b",\"ts_ms\":");
+        write_i64(out, source.commit_time_us.div_euclid(1000));
+        out.push(b'}');
+    }
+
     fn write_source(&self, plan: Option<&TablePlan>, source: &SourceMeta, out: &mut Vec<u8>) {
         let commit_us = source.commit_time_us;
         out.extend_from_slice(&self.source_head);
         write_i64(out, commit_us.div_euclid(1000));
-        out.extend_from_slice(b",\"snapshot\":\"");
-        out.extend_from_slice(source.snapshot.as_str().as_bytes());
-        out.push(b'"');
+        if source.snapshot == SnapshotMarker::False && !self.settings.null_as_default {
+            // Streamed events leave `snapshot` unset; only its schema default says "false".
+            out.extend_from_slice(b",\"snapshot\":null");
+        } else {
+            out.extend_from_slice(b",\"snapshot\":\"");
+            out.extend_from_slice(source.snapshot.as_str().as_bytes());
+            out.push(b'"');
+        }
         out.extend_from_slice(&self.source_db);
         match source.last_commit_lsn {
             Some(lsn) => {
@@ -496,36 +686,60 @@ fn write_processing_time(now: ProcessingTime, out: &mut Vec<u8>) {
     write_u64(out, now.nanos as u64);
 }
 
-/// A row image as an object of all columns in table order. `old` is the update's old row, the
-/// source of unchanged TOAST values.
-fn write_row(plan: &TablePlan, row: &[Value], old: Option<&[Value]>, out: &mut Vec<u8>) {
+/// A row image as an object of the plan's columns in table order. `old` is the update's old row,
+/// the source of unchanged TOAST values; `snapshot` is true for snapshot reads.
+fn write_row(plan: &TablePlan, row: &[Value], old: Option<&[Value]>, snapshot: bool, out: &mut Vec<u8>) {
     out.push(b'{');
-    for (i, column) in plan.columns.iter().enumerate() {
-        if i > 0 {
+    let mut written = 0usize;
+    for column in &plan.columns {
+        let field_start = out.len();
+        if written > 0 {
             out.push(b',');
         }
         out.extend_from_slice(&column.key);
-        let old_value = old.and_then(|old| old.get(i));
-        write_column(column, row.get(i).unwrap_or(&Value::Null), old_value, out);
+        let old_value = match old {
+            Some(old) => old.get(column.index),
+            None => None,
+        };
+        let value = row.get(column.index).unwrap_or(&Value::Null);
+        if write_column(column, value, old_value, snapshot, out) {
+            written += 1;
+        } else {
+            out.truncate(field_start);
+        }
     }
     out.push(b'}');
 }
 
-fn write_column(column: &ColumnPlan, value: &Value, old: Option<&Value>, out: &mut Vec<u8>) {
+/// Writes one column's value; false if the column is to be left out (an unchanged TOAST value
+/// with `unchanged_toast = omit`), in which case what was written must be discarded.
+fn write_column(
+    column: &ColumnPlan,
+    value: &Value,
+    old: Option<&Value>,
+    snapshot: bool,
+    out: &mut Vec<u8>,
+) -> bool {
     match value {
-        Value::Null if !column.nullable => out.extend_from_slice(&column.fallback),
+        Value::Null => out.extend_from_slice(&column.missing),
+        // Debezium's snapshot reads these through JDBC, which does return them.
+        _ if column.reads_nothing && !snapshot => out.extend_from_slice(&column.missing),
         Value::Unchanged => match old {
             Some(old) if !matches!(old, Value::Null | Value::Unchanged) => column.encoding.write(out, old),
-            _ => out.extend_from_slice(&column.unchanged),
+            _ => match &column.unchanged {
+                Some(placeholder) => out.extend_from_slice(placeholder),
+                None => return false,
+            },
         },
         value => column.encoding.write(out, value),
     }
+    true
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rivulet_core::{Column, Lsn, PgType, ReplicaIdentity, SnapshotMarker, TableId};
+    use rivulet_core::{Lsn, PgType, ReplicaIdentity, TableId};
 
     fn table() -> Arc<TableSchema> {
         Arc::new(TableSchema {

@@ -30,11 +30,15 @@
 //! `source.version` is [`CONNECTOR_VERSION`], Rivulet's own version, not Debezium's: consumers
 //! can tell the producer apart, and conformance comparisons ignore the field.
 
+mod binary;
 mod bits;
 mod column_encoding;
 mod decimal;
 mod decode;
 mod envelope;
+mod geometry;
+mod hstore;
+mod java_hash;
 mod java_number;
 mod json_text;
 mod name_uuid;

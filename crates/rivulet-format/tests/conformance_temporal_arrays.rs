@@ -323,7 +323,7 @@ fn arrays_case() {
             ),
             col(
                 "r",
-                array(PgType::Other {
+                array(PgType::Range {
                     name: "int4range".into(),
                 }),
             ),

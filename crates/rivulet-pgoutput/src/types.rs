@@ -15,7 +15,7 @@ mod number;
 
 use std::fmt;
 
-use rivulet_core::{PgType, Value};
+use rivulet_core::{GeometricKind, PgType, Value};
 
 pub use array::parse_array_text;
 
@@ -95,7 +95,16 @@ impl fmt::Display for TypeName<'_> {
             PgType::MacAddr8 => "macaddr8",
             PgType::Bit { .. } => "bit",
             PgType::VarBit { .. } => "varbit",
-            PgType::Enum { name } | PgType::Other { name } => name,
+            PgType::Name => "name",
+            PgType::Point => "point",
+            PgType::Geometric(kind) => kind.name(),
+            PgType::TsVector => "tsvector",
+            PgType::Hstore => "hstore",
+            PgType::Ltree => "ltree",
+            PgType::Enum { name }
+            | PgType::Other { name }
+            | PgType::Range { name }
+            | PgType::IntVector { name } => name,
             PgType::Array(elem) => return write!(f, "{}[]", TypeName(elem)),
         };
         f.write_str(name)
@@ -148,6 +157,14 @@ pub fn parse_text(ty: &PgType, text: &[u8]) -> Result<Value, ValueError> {
         | PgType::Bit { .. }
         | PgType::VarBit { .. }
         | PgType::Enum { .. }
+        | PgType::Name
+        | PgType::Point
+        | PgType::Geometric(_)
+        | PgType::Range { .. }
+        | PgType::TsVector
+        | PgType::IntVector { .. }
+        | PgType::Hstore
+        | PgType::Ltree
         | PgType::Other { .. } => match std::str::from_utf8(text) {
             Ok(s) => Ok(Value::Text(s.to_owned())),
             Err(_) => Err("not valid UTF-8"),
@@ -167,8 +184,9 @@ const VARHDRSZ: i32 = 4;
 /// `None` for OIDs that are not built in (enums, domains, composites, extension types), which
 /// the caller resolves from the catalog.
 ///
-/// Choices beyond the obvious: `name`, `"char"`, `refcursor` and `unknown` are [`PgType::Text`];
-/// `oid`, `xid` and `cid` (printed as unsigned 32-bit numbers) are [`PgType::Oid`]; the `reg*`
+/// Choices beyond the obvious: `"char"`, `refcursor` and `unknown` are [`PgType::Text`];
+/// `oid` (printed as an unsigned 32-bit number) is [`PgType::Oid`], while `xid` and `cid`, which
+/// Debezium does not convert, are [`PgType::Other`]; the `reg*`
 /// alias types print object *names*, so they are [`PgType::Other`], as is `xid8` (a 64-bit
 /// unsigned counter that need not fit an `Int8`). A `numeric` with a negative scale (PostgreSQL
 /// 15+, e.g. `numeric(3,-2)`) holds integers of up to `precision - scale` digits, so it is
@@ -188,11 +206,26 @@ fn builtin_scalar(type_oid: u32, typmod: i32) -> Option<PgType> {
     Some(match type_oid {
         16 => PgType::Bool,
         17 => PgType::Bytea,
-        18 | 19 | 25 | 705 | 1790 => PgType::Text,
+        18 | 25 | 705 | 1790 => PgType::Text,
+        19 => PgType::Name,
+        22 | 30 => PgType::IntVector {
+            name: if type_oid == 22 { "int2vector" } else { "oidvector" }.to_string(),
+        },
+        600 => PgType::Point,
+        601 => PgType::Geometric(GeometricKind::Lseg),
+        602 => PgType::Geometric(GeometricKind::Path),
+        603 => PgType::Geometric(GeometricKind::Box),
+        604 => PgType::Geometric(GeometricKind::Polygon),
+        628 => PgType::Geometric(GeometricKind::Line),
+        718 => PgType::Geometric(GeometricKind::Circle),
+        3614 => PgType::TsVector,
+        3904 | 3906 | 3908 | 3910 | 3912 | 3926 => PgType::Range {
+            name: OTHERS.iter().find(|(oid, _)| *oid == type_oid)?.1.to_string(),
+        },
         20 => PgType::Int8,
         21 => PgType::Int2,
         23 => PgType::Int4,
-        26 | 28 | 29 => PgType::Oid,
+        26 => PgType::Oid,
         114 => PgType::Json,
         142 => PgType::Xml,
         650 => PgType::Cidr,
@@ -260,6 +293,8 @@ const OTHERS: &[(u32, &str)] = &[
     (22, "int2vector"),
     (24, "regproc"),
     (27, "tid"),
+    (28, "xid"),
+    (29, "cid"),
     (30, "oidvector"),
     (194, "pg_node_tree"),
     (600, "point"),

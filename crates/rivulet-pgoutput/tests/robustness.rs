@@ -121,8 +121,10 @@ fn all_types() -> Vec<PgType> {
         PgType::Bit { length: Some(4) },
         PgType::VarBit { length: None },
         PgType::Enum { name: "mood".into() },
-        PgType::Other { name: "box".into() },
-        PgType::Other { name: "point".into() },
+        PgType::Other { name: "xid8".into() },
+        PgType::Geometric(rivulet_core::GeometricKind::Box),
+        PgType::Point,
+        PgType::Hstore,
     ];
     let mut all = scalars.clone();
     all.extend(scalars.into_iter().map(|t| PgType::Array(Box::new(t))));

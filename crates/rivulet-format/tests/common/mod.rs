@@ -267,6 +267,7 @@ pub fn settings(decimal_handling: DecimalHandling) -> DebeziumSettings {
         decimal_handling,
         tombstones_on_delete: true,
         unavailable_value_placeholder: "__debezium_unavailable_value".into(),
+        ..DebeziumSettings::default()
     }
 }
 

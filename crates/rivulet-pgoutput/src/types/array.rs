@@ -11,7 +11,7 @@
 //! decoration (`[lower:upper]=`, printed when a lower bound is not 1) is checked and dropped:
 //! [`Value::Array`] has no lower bounds.
 
-use rivulet_core::{PgType, Value};
+use rivulet_core::{GeometricKind, PgType, Value};
 
 use super::{ValueError, parse_text};
 
@@ -23,7 +23,7 @@ const MAX_DIMS: usize = 6;
 pub fn parse_array_text(elem: &PgType, text: &[u8]) -> Result<Value, ValueError> {
     let array_type = PgType::Array(Box::new(elem.clone()));
     let delimiter = match elem {
-        PgType::Other { name } if name == "box" => b';',
+        PgType::Geometric(GeometricKind::Box) => b';',
         _ => b',',
     };
     let mut parser = Parser {

@@ -143,10 +143,7 @@ fn textual_types_need_utf8() {
         p(&PgType::Jsonb, r#"{"a": 1}"#),
         Value::Text(r#"{"a": 1}"#.into())
     );
-    assert_eq!(
-        p(&PgType::Other { name: "point".into() }, "(1,2)"),
-        Value::Text("(1,2)".into())
-    );
+    assert_eq!(p(&PgType::Point, "(1,2)"), Value::Text("(1,2)".into()));
     let e = parse_text(&PgType::Enum { name: "mood".into() }, b"ok\xff").unwrap_err();
     assert_eq!(
         e.to_string(),
@@ -430,7 +427,7 @@ fn arrays() {
     );
 
     // `box` is the one built-in type whose delimiter is ';'.
-    let boxes = arr(PgType::Other { name: "box".into() });
+    let boxes = arr(PgType::Geometric(GeometricKind::Box));
     assert_eq!(
         p(&boxes, "{(1,1),(0,0);(2,2),(1,1)}"),
         Value::Array(vec![t("(1,1),(0,0)"), t("(2,2),(1,1)")])
@@ -534,7 +531,7 @@ fn builtin_scalars_and_modifiers() {
     );
     assert_eq!(builtin_type(1560, 8), Some(PgType::Bit { length: Some(8) }));
     assert_eq!(builtin_type(1562, -1), Some(PgType::VarBit { length: None }));
-    assert_eq!(builtin_type(19, -1), Some(PgType::Text));
+    assert_eq!(builtin_type(19, -1), Some(PgType::Name));
     assert_eq!(builtin_type(18, -1), Some(PgType::Text));
     assert_eq!(builtin_type(26, -1), Some(PgType::Oid));
     assert_eq!(
@@ -543,14 +540,28 @@ fn builtin_scalars_and_modifiers() {
             name: "regclass".into()
         })
     );
-    assert_eq!(
-        builtin_type(600, -1),
-        Some(PgType::Other { name: "point".into() })
-    );
+    assert_eq!(builtin_type(600, -1), Some(PgType::Point));
     assert_eq!(
         builtin_type(3904, -1),
-        Some(PgType::Other {
+        Some(PgType::Range {
             name: "int4range".into()
+        })
+    );
+    assert_eq!(
+        builtin_type(718, -1),
+        Some(PgType::Geometric(GeometricKind::Circle))
+    );
+    assert_eq!(builtin_type(3614, -1), Some(PgType::TsVector));
+    assert_eq!(
+        builtin_type(22, -1),
+        Some(PgType::IntVector {
+            name: "int2vector".into()
+        })
+    );
+    assert_eq!(
+        builtin_type(4451, -1),
+        Some(PgType::Other {
+            name: "int4multirange".into()
         })
     );
     assert_eq!(builtin_type(16_390, -1), None);
@@ -573,7 +584,7 @@ fn builtin_arrays_carry_the_element_modifier() {
     );
     assert_eq!(
         builtin_type(1020, -1),
-        Some(arr(PgType::Other { name: "box".into() }))
+        Some(arr(PgType::Geometric(GeometricKind::Box)))
     );
     assert_eq!(
         builtin_type(271, -1),
