@@ -3,9 +3,17 @@
 //! The Relation message gives the tuple layout (column names, type OIDs and modifiers) as of
 //! the WAL position being decoded; that stays authoritative for decoding. What it lacks comes
 //! from the catalog: which columns are NOT NULL, the primary key and its column order (the
-//! Debezium key), and what user-defined types are (enum, domain, array of…). Lookups are cached
-//! per type; relations are looked up again on every Relation message because that message is
-//! exactly how PostgreSQL announces a schema change.
+//! Debezium key), what user-defined types are (enum, domain, array of…), and each column's
+//! default as Debezium reads it (`defaults`). Lookups are cached per type; relations are looked
+//! up again on every Relation message because that message is exactly how PostgreSQL announces a
+//! schema change.
+//!
+//! Extension types are recognised by name, as Debezium does: `hstore`, `ltree`, and `citext` /
+//! `isbn` (plain text); any other extension or composite type is [`PgType::Other`]. An array of a
+//! domain is an array of [`PgType::Other`] (Debezium has no converter for its elements), while a
+//! domain column is its base type.
+
+mod defaults;
 
 use std::collections::HashMap;
 
@@ -14,6 +22,7 @@ use rivulet_pgoutput::{Relation, RelationColumn, builtin_type};
 use tokio_postgres::Client;
 
 use crate::SourceError;
+use defaults::{DeclaredType, debezium_default};
 
 /// Domains of domains of arrays… are legal; this only guards against a catalog cycle.
 const MAX_TYPE_DEPTH: usize = 16;
@@ -27,9 +36,17 @@ pub struct Catalog {
 #[derive(Clone)]
 enum ResolvedType {
     Enum(String),
-    Domain { base: u32, base_modifier: i32 },
-    Array { element: u32 },
-    Named { category: u8, name: String },
+    Domain {
+        name: String,
+        base: u32,
+        base_modifier: i32,
+    },
+    Array {
+        element: u32,
+    },
+    Named {
+        name: String,
+    },
 }
 
 impl Catalog {
@@ -56,7 +73,12 @@ impl Catalog {
             }
             match self.lookup(oid).await? {
                 ResolvedType::Enum(name) => return Ok(wrap_arrays(PgType::Enum { name }, arrays)),
-                ResolvedType::Domain { base, base_modifier } => {
+                ResolvedType::Domain { name, .. } if arrays > 0 => {
+                    return Ok(wrap_arrays(PgType::Other { name }, arrays));
+                }
+                ResolvedType::Domain {
+                    base, base_modifier, ..
+                } => {
                     oid = base;
                     if base_modifier >= 0 {
                         modifier = base_modifier;
@@ -66,12 +88,12 @@ impl Catalog {
                     arrays += 1;
                     oid = element;
                 }
-                ResolvedType::Named { category, name } => {
-                    // String-category extension types (citext…) behave as text.
-                    let t = if category == b'S' {
-                        PgType::Text
-                    } else {
-                        PgType::Other { name }
+                ResolvedType::Named { name, .. } => {
+                    let t = match name.as_str() {
+                        "hstore" => PgType::Hstore,
+                        "ltree" => PgType::Ltree,
+                        "citext" | "isbn" => PgType::Text,
+                        _ => PgType::Other { name },
                     };
                     return Ok(wrap_arrays(t, arrays));
                 }
@@ -97,7 +119,6 @@ impl Catalog {
             .await?;
         let resolved = match row {
             None => ResolvedType::Named {
-                category: b'X',
                 name: format!("oid {oid}"),
             },
             Some(row) => {
@@ -111,11 +132,15 @@ impl Catalog {
                 let category = category.bytes().next().unwrap_or(b'X');
                 match typtype.as_str() {
                     "e" => ResolvedType::Enum(name),
-                    "d" => ResolvedType::Domain { base, base_modifier },
+                    "d" => ResolvedType::Domain {
+                        name,
+                        base,
+                        base_modifier,
+                    },
                     // A true array type has typlen -1 and an element; fixed-length types such as
                     // `point` also have typelem set but are not arrays.
                     _ if category == b'A' && element != 0 && typlen == -1 => ResolvedType::Array { element },
-                    _ => ResolvedType::Named { category, name },
+                    _ => ResolvedType::Named { name },
                 }
             }
         };
@@ -173,35 +198,54 @@ impl Catalog {
                 "SELECT a.attname::text, a.attnotnull, \
                         (SELECT k.ord::int4 FROM pg_catalog.pg_index i, \
                                 unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
-                          WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum) \
+                          WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum), \
+                        CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END, \
+                        t.typname::text, t.typtype::text \
                  FROM pg_catalog.pg_attribute a \
+                 JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+                 LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
                  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped",
                 &[&rel.relation_oid],
             )
             .await?;
         let mut not_null: HashMap<String, bool> = HashMap::new();
         let mut key_order: Vec<(i32, String)> = Vec::new();
+        // Column name → (DEFAULT expression, declared type name, typtype).
+        let mut default_exprs: HashMap<String, (String, String, u8)> = HashMap::new();
         for row in &facts {
             let name: String = row.get(0);
             let notnull: bool = row.get(1);
             let pk: Option<i32> = row.get(2);
+            let default_expr: Option<String> = row.get(3);
             if let Some(ord) = pk {
                 key_order.push((ord, name.clone()));
+            }
+            if let Some(expr) = default_expr {
+                let type_name: String = row.get(4);
+                let type_kind: String = row.get(5);
+                let kind = type_kind.bytes().next().unwrap_or(b'b');
+                default_exprs.insert(name.clone(), (expr, type_name, kind));
             }
             not_null.insert(name, notnull);
         }
         key_order.sort();
+        if key_order.is_empty() && !facts.is_empty() {
+            key_order = self.unique_index_key(rel.relation_oid).await?;
+        }
 
         let mut columns = Vec::with_capacity(rel.columns.len());
         for c in &rel.columns {
             let pg_type = self.resolve_type(c.type_oid, c.type_modifier).await?;
+            let default = default_exprs.get(&c.name).and_then(|(expr, name, kind)| {
+                debezium_default(&pg_type, &DeclaredType { name, kind: *kind }, expr)
+            });
             columns.push(Column {
                 name: c.name.clone(),
                 type_oid: c.type_oid,
                 type_modifier: c.type_modifier,
                 pg_type,
                 nullable: !not_null.get(&c.name).copied().unwrap_or(false),
-                default: None,
+                default,
             });
         }
         let mut primary_key: Vec<usize> = key_order
@@ -240,6 +284,52 @@ impl Catalog {
             primary_key,
             replica_identity,
         })
+    }
+}
+
+impl Catalog {
+    /// The key Debezium uses for a table without a primary key: the columns of its first unique
+    /// index by name (pgjdbc's `getIndexInfo` order), in index order; indexes on expressions are
+    /// skipped. Empty when there is none.
+    async fn unique_index_key(&self, relation_oid: u32) -> Result<Vec<(i32, String)>, SourceError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT c.relname::text, k.ord::int4, a.attname::text \
+                 FROM pg_catalog.pg_index i \
+                 JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid \
+                 CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                 WHERE i.indrelid = $1 AND i.indisunique \
+                 ORDER BY c.relname, k.ord",
+                &[&relation_oid],
+            )
+            .await?;
+        let mut key: Vec<(i32, String)> = Vec::new();
+        let mut current: Option<String> = None;
+        let mut skip = false;
+        for row in &rows {
+            let index: String = row.get(0);
+            let ord: i32 = row.get(1);
+            let column: Option<String> = row.get(2);
+            if current.as_deref() != Some(index.as_str()) {
+                if current.is_some() && !skip && !key.is_empty() {
+                    break;
+                }
+                current = Some(index);
+                key.clear();
+                skip = false;
+            }
+            match column {
+                Some(name) if !skip => key.push((ord, name)),
+                // An expression: Debezium does not use this index.
+                _ => {
+                    skip = true;
+                    key.clear();
+                }
+            }
+        }
+        Ok(if skip { Vec::new() } else { key })
     }
 }
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use rivulet_core::{
     Change, ChangeEvent, LogicalMessage, Lsn, Op, PgType, Position, Row, RowChange, SnapshotMarker,
-    SourceItem, SourceMeta, TableSchema, Truncate, Value,
+    SourceItem, SourceMeta, TableId, TableSchema, TransactionMarker, TransactionRef, Truncate, Value,
 };
 use rivulet_pgoutput::{OldTuple, PgOutputMessage, TupleData, TupleValue, parse_text};
 use tracing::{debug, info, warn};
@@ -35,6 +35,13 @@ struct Transaction {
     /// Delivered before a restart: decode (to keep relation state) but emit nothing.
     skip: bool,
     origin: Option<(String, Lsn)>,
+    /// Transaction metadata: events so far, in total and per table (first-seen order), and
+    /// whether the BEGIN record went out (it goes with the first event, as Debezium's does).
+    events: u64,
+    per_table: Vec<(TableId, u64)>,
+    begun: bool,
+    /// Debezium's transaction id (the xid as text), made once per transaction when needed.
+    id: Option<Arc<str>>,
 }
 
 /// What happened to the stream position after a message, for the caller's end-of-stream logic.
@@ -58,8 +65,11 @@ pub struct ChangeBuilder {
     state_settled: Option<Arc<serde_json::Value>>,
     /// Operations the user asked not to emit.
     skipped_ops: Vec<Op>,
-    relations: HashMap<u32, Arc<TableSchema>>,
+    /// Relations by OID, and whether the table filter captures each (decided once per schema).
+    relations: HashMap<u32, (Arc<TableSchema>, bool)>,
     txn: Option<Transaction>,
+    /// Debezium's `provide.transaction.metadata`.
+    transaction_metadata: bool,
     last_commit_lsn: Option<Lsn>,
     /// The commit time of the last transaction that began (Debezium stamps non-transactional
     /// messages with it).
@@ -85,6 +95,7 @@ impl ChangeBuilder {
             skipped_ops,
             relations: HashMap::new(),
             txn: None,
+            transaction_metadata: false,
             last_commit_lsn,
             last_commit_time_us: None,
             skip_below,
@@ -105,6 +116,12 @@ impl ChangeBuilder {
         self
     }
 
+    /// Adds BEGIN/END records and a `transaction` reference to every event.
+    pub fn with_transaction_metadata(mut self, on: bool) -> Self {
+        self.transaction_metadata = on;
+        self
+    }
+
     fn source_state_at(&mut self, end: Lsn) -> Option<Arc<serde_json::Value>> {
         if let Some(f) = &self.snapshot_filter {
             if end < f.until() {
@@ -113,6 +130,16 @@ impl ChangeBuilder {
             self.snapshot_filter = None;
         }
         self.state_settled.clone()
+    }
+
+    /// A heartbeat record at the stream's current position (between transactions only).
+    pub fn heartbeat(&self, lsn: Lsn, now_us: i64) -> SourceItem {
+        let mut meta = self.meta(lsn, None);
+        meta.commit_time_us = now_us;
+        SourceItem::Event(ChangeEvent {
+            change: Change::Heartbeat,
+            source: meta,
+        })
     }
 
     pub fn in_transaction(&self) -> bool {
@@ -133,6 +160,11 @@ impl ChangeBuilder {
         drop_skipped(out, from, &self.skipped_ops);
         if let (Some(filter), Some(txn)) = (self.snapshot_filter.as_mut(), self.txn.as_ref()) {
             drop_snapshotted(out, from, filter, txn.commit_lsn);
+        }
+        if self.transaction_metadata
+            && let Some(txn) = self.txn.as_mut()
+        {
+            number_events(txn, out, from);
         }
         Ok(progress)
     }
@@ -162,6 +194,10 @@ impl ChangeBuilder {
                     commit_time_us,
                     skip,
                     origin: None,
+                    events: 0,
+                    per_table: Vec::new(),
+                    begun: false,
+                    id: None,
                 });
                 return Ok(Progress::Began {
                     commit_lsn: final_lsn,
@@ -172,10 +208,22 @@ impl ChangeBuilder {
                 commit_time_us,
                 ..
             } => {
-                let txn = self
+                let mut txn = self
                     .txn
                     .take()
                     .ok_or_else(|| decode_error(lsn, "COMMIT without BEGIN"))?;
+                if !txn.skip && txn.begun {
+                    let mut meta = self.meta(lsn, Some(&txn));
+                    meta.lsn = end_lsn;
+                    out.push(SourceItem::Event(ChangeEvent {
+                        change: Change::TransactionEnd(TransactionMarker {
+                            id: txn.id(),
+                            event_count: Some(txn.events),
+                            data_collections: txn.per_table.clone(),
+                        }),
+                        source: meta,
+                    }));
+                }
                 if !txn.skip {
                     let source_state = self.source_state_at(end_lsn);
                     out.push(SourceItem::Commit(Position {
@@ -195,17 +243,19 @@ impl ChangeBuilder {
             }
             PgOutputMessage::Relation(rel) => {
                 let schema = catalog.table_schema(&rel).await?;
-                if self.filter.matches(&schema.id) {
+                let captured = self.filter.matches(&schema.id);
+                if captured {
                     self.warn_about_text_columns(&schema);
                     if self
                         .relations
                         .get(&rel.relation_oid)
-                        .is_some_and(|old| old.columns != schema.columns)
+                        .is_some_and(|(old, _)| old.columns != schema.columns)
                     {
                         info!(table = %schema.id, columns = schema.columns.len(), "table schema changed");
                     }
                 }
-                self.relations.insert(rel.relation_oid, Arc::new(schema));
+                self.relations
+                    .insert(rel.relation_oid, (Arc::new(schema), captured));
             }
             PgOutputMessage::Type { .. } => {
                 // Type names are resolved from the catalog when a Relation uses them.
@@ -344,13 +394,13 @@ impl ChangeBuilder {
             .txn
             .as_ref()
             .ok_or_else(|| decode_error(lsn, "row change outside a transaction"))?;
-        let table = self.relations.get(&relation_oid).ok_or_else(|| {
+        let (table, captured) = self.relations.get(&relation_oid).ok_or_else(|| {
             decode_error(
                 lsn,
                 &format!("change for relation {relation_oid} before its RELATION message"),
             )
         })?;
-        if txn.skip || !self.filter.matches(&table.id) {
+        if txn.skip || !captured {
             return Ok(None);
         }
         Ok(Some((table.clone(), self.meta(lsn, Some(txn)))))
@@ -457,6 +507,58 @@ fn row_event(
         }),
         source: meta,
     })
+}
+
+impl Transaction {
+    /// Debezium's transaction id: the xid, as text (made once per transaction).
+    fn id(&mut self) -> Arc<str> {
+        let xid = self.xid;
+        self.id.get_or_insert_with(|| Arc::from(xid.to_string())).clone()
+    }
+}
+
+/// Numbers the row and truncate events `apply` just appended (after filtering), and puts the
+/// transaction's BEGIN record in front of its first event.
+fn number_events(txn: &mut Transaction, out: &mut Vec<SourceItem>, from: usize) {
+    let mut begin_at = None;
+    for (i, item) in out.iter_mut().enumerate().skip(from) {
+        let SourceItem::Event(event) = item else { continue };
+        let Some(table) = event.table() else { continue };
+        if !txn.begun {
+            txn.begun = true;
+            begin_at = Some((i, event.source.clone()));
+        }
+        txn.events += 1;
+        let per_table = match txn.per_table.iter_mut().find(|(id, _)| *id == table.id) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                txn.per_table.push((table.id.clone(), 1));
+                1
+            }
+        };
+        event.source.transaction = Some(TransactionRef {
+            id: txn.id(),
+            total_order: txn.events,
+            data_collection_order: per_table,
+        });
+    }
+    if let Some((i, meta)) = begin_at {
+        let begin = ChangeEvent {
+            change: Change::TransactionBegin(TransactionMarker {
+                id: txn.id(),
+                event_count: None,
+                data_collections: Vec::new(),
+            }),
+            source: SourceMeta {
+                transaction: None,
+                ..meta
+            },
+        };
+        out.insert(i, SourceItem::Event(begin));
+    }
 }
 
 /// Drops the changes that a snapshot chunk read later already contains.

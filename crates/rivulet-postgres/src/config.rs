@@ -13,9 +13,35 @@ use rivulet_core::TableId;
 pub struct PostgresSourceConfig {
     /// `postgres://user[:password]@host[:port]/database[?sslmode=…]`.
     pub url: String,
-    /// Tables to capture: `schema.table`, or `schema.*` for every table of a schema.
-    #[serde(deserialize_with = "string_or_list")]
+    /// Tables to capture: `schema.table`, `schema.*` for every table of a schema, or `*` for
+    /// every table. May be left out when the regex lists below say what to capture.
+    #[serde(default, deserialize_with = "string_or_list")]
     pub tables: Vec<String>,
+    /// Debezium's `table.include.list`: regexes matched (whole, case-insensitively) against
+    /// `schema.table`; a table matching any is captured.
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub table_include_list: Vec<String>,
+    /// Debezium's `table.exclude.list`: tables matching any are not captured.
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub table_exclude_list: Vec<String>,
+    /// Debezium's `schema.include.list`: every table of a matching schema is captured.
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub schema_include_list: Vec<String>,
+    /// Debezium's `schema.exclude.list`.
+    #[serde(default, deserialize_with = "string_or_list")]
+    pub schema_exclude_list: Vec<String>,
+    /// Debezium's `publication.autocreate.mode` when the publication does not exist:
+    /// `filtered` (default: for the captured tables), `all_tables`, `no_tables`, `disabled`
+    /// (never create it: an error says how).
+    #[serde(default)]
+    pub publication_autocreate: PublicationAutocreate,
+    /// Debezium's `provide.transaction.metadata`: BEGIN/END records on `<prefix>.transaction`
+    /// and a `transaction` block in every event.
+    #[serde(default)]
+    pub provide_transaction_metadata: bool,
+    /// Debezium's `heartbeat.interval.ms`: emit a heartbeat record this often (off by default).
+    #[serde(default, with = "humantime_serde")]
+    pub heartbeat_interval: Option<Duration>,
     /// Replication slot; default `rivulet_<pipeline name>`. Created (pgoutput) if missing.
     pub slot: Option<String>,
     /// Publication; default `rivulet_<pipeline name>`. Created for `tables` if missing; an
@@ -46,6 +72,17 @@ fn default_chunk_rows() -> u64 {
 
 fn default_status_interval() -> Duration {
     Duration::from_secs(10)
+}
+
+/// Debezium's `publication.autocreate.mode`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PublicationAutocreate {
+    #[default]
+    Filtered,
+    AllTables,
+    NoTables,
+    Disabled,
 }
 
 /// Debezium's `snapshot.mode`: whether existing rows are read before streaming.
@@ -100,6 +137,9 @@ pub enum TablePattern {
     Table(TableId),
     /// `schema.*`
     Schema(String),
+    /// `*`: every table outside PostgreSQL's own schemas (Debezium's default without include
+    /// lists).
+    All,
 }
 
 impl TablePattern {
@@ -108,9 +148,7 @@ impl TablePattern {
     pub fn parse(s: &str) -> Result<Self, String> {
         let parts = split_qualified(s)?;
         match parts.as_slice() {
-            [table] if table == "*" => Err(format!(
-                "'{s}': write 'schema.*' to select every table of a schema"
-            )),
+            [table] if table == "*" => Ok(TablePattern::All),
             [table] => Ok(TablePattern::Table(TableId::new("public", table.clone()))),
             [schema, table] if table == "*" => Ok(TablePattern::Schema(schema.clone())),
             [schema, table] => Ok(TablePattern::Table(TableId::new(schema.clone(), table.clone()))),
@@ -124,6 +162,7 @@ impl TablePattern {
         match self {
             TablePattern::Table(t) => t == id,
             TablePattern::Schema(s) => &id.schema == s,
+            TablePattern::All => true,
         }
     }
 }
@@ -133,6 +172,7 @@ impl fmt::Display for TablePattern {
         match self {
             TablePattern::Table(t) => write!(f, "{t}"),
             TablePattern::Schema(s) => write!(f, "{s}.*"),
+            TablePattern::All => f.write_str("*"),
         }
     }
 }
@@ -176,30 +216,99 @@ fn split_qualified(s: &str) -> Result<Vec<String>, String> {
     Ok(parts)
 }
 
-/// The table filter: which tables of the stream become events.
+/// The table filter: which tables of the stream become events. Exact names and `schema.*`
+/// from `tables`, and Debezium's include/exclude regex lists.
 #[derive(Clone, Debug)]
 pub struct TableFilter {
     patterns: Vec<TablePattern>,
+    table_include: Vec<regex::Regex>,
+    table_exclude: Vec<regex::Regex>,
+    schema_include: Vec<regex::Regex>,
+    schema_exclude: Vec<regex::Regex>,
+}
+
+/// A Debezium list regex: matched whole and case-insensitively, as Debezium does.
+fn list_regex(key: &str, pattern: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(&format!("(?i)^(?:{pattern})$"))
+        .map_err(|e| format!("source.{key}: '{pattern}' is not a valid regex: {e}"))
 }
 
 impl TableFilter {
     pub fn parse(tables: &[String]) -> Result<Self, String> {
-        if tables.is_empty() {
-            return Err("source.tables is empty: list the tables to capture, e.g. [\"public.orders\"] or [\"public.*\"]".into());
+        Self::new(tables, &[], &[], &[], &[])
+    }
+
+    pub fn from_config(c: &PostgresSourceConfig) -> Result<Self, String> {
+        Self::new(
+            &c.tables,
+            &c.table_include_list,
+            &c.table_exclude_list,
+            &c.schema_include_list,
+            &c.schema_exclude_list,
+        )
+    }
+
+    fn new(
+        tables: &[String],
+        table_include: &[String],
+        table_exclude: &[String],
+        schema_include: &[String],
+        schema_exclude: &[String],
+    ) -> Result<Self, String> {
+        if tables.is_empty() && table_include.is_empty() && schema_include.is_empty() {
+            return Err(
+                "source.tables is empty: list the tables to capture, e.g. [\"public.orders\"] or \
+                 [\"public.*\"] (or use table_include_list / schema_include_list)"
+                    .into(),
+            );
+        }
+        if !table_include.is_empty() && !table_exclude.is_empty() {
+            return Err(
+                "source.table_include_list and table_exclude_list cannot both be set (as in Debezium)".into(),
+            );
+        }
+        if !schema_include.is_empty() && !schema_exclude.is_empty() {
+            return Err(
+                "source.schema_include_list and schema_exclude_list cannot both be set (as in Debezium)"
+                    .into(),
+            );
         }
         let patterns = tables
             .iter()
             .map(|t| TablePattern::parse(t))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(TableFilter { patterns })
+        let compile = |key: &str, list: &[String]| {
+            list.iter()
+                .map(|p| list_regex(key, p))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        Ok(TableFilter {
+            patterns,
+            table_include: compile("table_include_list", table_include)?,
+            table_exclude: compile("table_exclude_list", table_exclude)?,
+            schema_include: compile("schema_include_list", schema_include)?,
+            schema_exclude: compile("schema_exclude_list", schema_exclude)?,
+        })
     }
 
+    /// The exact names and `schema.*` entries of `tables`.
     pub fn patterns(&self) -> &[TablePattern] {
         &self.patterns
     }
 
+    /// Whether a table is captured. Called once per table schema, not per event.
+    ///
+    /// An exact entry of `tables` always captures. The regex lists combine as in Debezium: a
+    /// table must pass both the schema lists and the table lists (an include list that is not
+    /// set passes everything); the exclude lists apply to `tables` entries too.
     pub fn matches(&self, id: &TableId) -> bool {
-        self.patterns.iter().any(|p| p.matches(id))
+        let qualified = format!("{}.{}", id.schema, id.name);
+        let any = |list: &[regex::Regex], s: &str| list.iter().any(|r| r.is_match(s));
+        let by_lists = (!self.table_include.is_empty() || !self.schema_include.is_empty())
+            && (self.schema_include.is_empty() || any(&self.schema_include, &id.schema))
+            && (self.table_include.is_empty() || any(&self.table_include, &qualified));
+        let included = self.patterns.iter().any(|p| p.matches(id)) || by_lists;
+        included && !any(&self.table_exclude, &qualified) && !any(&self.schema_exclude, &id.schema)
     }
 }
 
@@ -227,12 +336,27 @@ mod tests {
         );
         assert!(TablePattern::parse("a.b.c").is_err());
         assert!(TablePattern::parse("a.").is_err());
-        assert!(TablePattern::parse("*").is_err());
+        assert_eq!(TablePattern::parse("*").unwrap(), TablePattern::All);
         assert!(TablePattern::parse("\"open").is_err());
         let f = TableFilter::parse(&["shop.*".into(), "public.orders".into()]).unwrap();
         assert!(f.matches(&TableId::new("shop", "anything")));
         assert!(f.matches(&TableId::new("public", "orders")));
         assert!(!f.matches(&TableId::new("public", "other")));
         assert!(TableFilter::parse(&[]).is_err());
+        let f = TableFilter::new(&[], &["shop\\.ord.*".into()], &[], &[], &[]).unwrap();
+        assert!(f.matches(&TableId::new("shop", "orders")) && f.matches(&TableId::new("SHOP", "Orders")));
+        assert!(
+            !f.matches(&TableId::new("shop", "customers")) && !f.matches(&TableId::new("xshop", "orders"))
+        );
+        let f = TableFilter::new(&[], &[], &["public\\.secret.*".into()], &["public".into()], &[]).unwrap();
+        assert!(
+            f.matches(&TableId::new("public", "orders")) && !f.matches(&TableId::new("public", "secrets"))
+        );
+        assert!(TableFilter::new(&[], &["a".into()], &["b".into()], &[], &[]).is_err());
+        assert!(
+            TableFilter::new(&[], &["(".into()], &[], &[], &[])
+                .unwrap_err()
+                .contains("not a valid regex")
+        );
     }
 }

@@ -34,7 +34,7 @@ use rivulet_pgwire::{ConnectionConfig, ReplicationConnection, SlotSnapshot, conn
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
 
-pub use config::{PostgresSourceConfig, SnapshotMode, TableFilter};
+pub use config::{PostgresSourceConfig, PublicationAutocreate, SnapshotMode, TableFilter};
 pub use error::SourceError;
 pub use stream::StreamEnd;
 
@@ -68,7 +68,7 @@ impl ResolvedSource {
     /// be validated without a server.
     pub fn new(config: &PostgresSourceConfig, pipeline: &str) -> Result<Self, SourceError> {
         let connection = ConnectionConfig::from_url(&config.url)?;
-        let filter = TableFilter::parse(&config.tables).map_err(SourceError::Setup)?;
+        let filter = TableFilter::from_config(config).map_err(SourceError::Setup)?;
         let default_name = || format!("rivulet_{}", slot_safe(pipeline));
         let slot = config.slot.clone().unwrap_or_else(default_name);
         validate_slot_name(&slot)?;
@@ -494,7 +494,8 @@ impl PostgresSource {
             skip_below,
             resume.map(|p| p.lsn),
         )
-        .with_snapshot(filter, while_filtering, settled);
+        .with_snapshot(filter, while_filtering, settled)
+        .with_transaction_metadata(self.resolved.config.provide_transaction_metadata);
         let streaming = stream::StreamLoop {
             stream,
             catalog: self.catalog,
@@ -503,6 +504,7 @@ impl PostgresSource {
             acks,
             shutdown,
             status_interval: self.resolved.config.status_interval,
+            heartbeat_interval: self.resolved.config.heartbeat_interval.filter(|d| !d.is_zero()),
             endpos,
             received: start,
             flushed,
@@ -532,22 +534,43 @@ async fn ensure_publication(
             }
         }
         None => {
-            // Adding such a table to a publication would make the application's UPDATEs and
-            // DELETEs on it fail, so refuse rather than break the source database.
-            if let Some(t) = tables.iter().find(|t| t.lacks_replica_identity()) {
-                return Err(SourceError::setup(format!(
-                    "table {} has no primary key and REPLICA IDENTITY {}: once published, its UPDATEs and DELETEs \
-                     would fail. Run {} then start again",
-                    t.id,
-                    if t.replica_identity == 'n' {
-                        "NOTHING"
-                    } else {
-                        "DEFAULT"
-                    },
-                    t.replica_identity_fix()
-                )));
-            }
-            let sql = setup::create_publication_sql(&resolved.publication, &resolved.filter, tables);
+            let sql = match resolved.config.publication_autocreate {
+                PublicationAutocreate::Disabled => {
+                    return Err(SourceError::setup(format!(
+                        "publication {} does not exist and publication_autocreate = \"disabled\": create it \
+                         ({}), or let Rivulet create it",
+                        quote_ident(&resolved.publication),
+                        setup::create_publication_sql(&resolved.publication, &resolved.filter, tables)
+                    )));
+                }
+                PublicationAutocreate::AllTables => {
+                    format!(
+                        "CREATE PUBLICATION {} FOR ALL TABLES",
+                        quote_ident(&resolved.publication)
+                    )
+                }
+                PublicationAutocreate::NoTables => {
+                    format!("CREATE PUBLICATION {}", quote_ident(&resolved.publication))
+                }
+                PublicationAutocreate::Filtered => {
+                    // Adding such a table to a publication would make the application's UPDATEs
+                    // and DELETEs on it fail, so refuse rather than break the source database.
+                    if let Some(t) = tables.iter().find(|t| t.lacks_replica_identity()) {
+                        return Err(SourceError::setup(format!(
+                            "table {} has no primary key and REPLICA IDENTITY {}: once published, its UPDATEs and \
+                             DELETEs would fail. Run {} then start again",
+                            t.id,
+                            if t.replica_identity == 'n' {
+                                "NOTHING"
+                            } else {
+                                "DEFAULT"
+                            },
+                            t.replica_identity_fix()
+                        )));
+                    }
+                    setup::create_publication_sql(&resolved.publication, &resolved.filter, tables)
+                }
+            };
             client.batch_execute(&sql).await.map_err(|e| {
                 SourceError::setup(format!(
                     "cannot create publication {}: {} (run `{sql}` as the tables' owner or a superuser, then start again)",
@@ -555,7 +578,7 @@ async fn ensure_publication(
                     rivulet_pgwire::PgError::from(e)
                 ))
             })?;
-            info!(publication = %resolved.publication, "created publication");
+            info!(publication = %resolved.publication, %sql, "created publication");
         }
     }
     Ok(())

@@ -151,24 +151,19 @@ pub async fn resolve_tables(
         .iter()
         .map(|r| r.get(0))
         .collect();
-    let mut found = Vec::new();
-    let mut missing = Vec::new();
-    for pattern in filter.patterns() {
-        let matched: Vec<&TableFacts> = all.iter().filter(|t| pattern.matches(&t.id)).collect();
-        // An empty schema is fine (tables created there later are captured); a missing one is not.
-        let exists = match pattern {
-            TablePattern::Table(_) => !matched.is_empty(),
-            TablePattern::Schema(s) => schemas.contains(s),
-        };
-        if !exists {
-            missing.push(pattern.clone());
-        }
-        for t in matched {
-            if !found.iter().any(|f: &TableFacts| f.oid == t.oid) {
-                found.push(t.clone());
-            }
-        }
-    }
+    // Every table the filter captures; `tables` entries that name nothing are reported (regex
+    // lists that match nothing are not an error, as in Debezium).
+    let found: Vec<TableFacts> = all.iter().filter(|t| filter.matches(&t.id)).cloned().collect();
+    let missing = filter
+        .patterns()
+        .iter()
+        .filter(|pattern| match pattern {
+            TablePattern::Table(_) => !all.iter().any(|t| pattern.matches(&t.id)),
+            TablePattern::Schema(s) => !schemas.contains(s),
+            TablePattern::All => false,
+        })
+        .cloned()
+        .collect();
     Ok((found, missing))
 }
 
@@ -251,20 +246,26 @@ pub fn publication_gaps(name: &str, publication: &PublicationFacts, tables: &[Ta
 /// tables created there later are captured too).
 pub fn create_publication_sql(name: &str, filter: &TableFilter, tables: &[TableFacts]) -> String {
     let mut items = Vec::new();
-    let mut listed = Vec::new();
+    let mut in_schemas = Vec::new();
     for p in filter.patterns() {
-        match p {
-            TablePattern::Schema(s) => items.push(format!("TABLES IN SCHEMA {}", quote_ident(s))),
-            TablePattern::Table(t) => {
-                if tables.iter().any(|f| &f.id == t) && !listed.contains(t) {
-                    listed.push(t.clone());
-                }
-            }
+        if let TablePattern::Schema(s) = p {
+            items.push(format!("TABLES IN SCHEMA {}", quote_ident(s)));
+            in_schemas.push(s.clone());
         }
     }
+    // Everything else the filter captures (exact names, regex matches) is listed by name.
+    let listed: Vec<TableId> = tables
+        .iter()
+        .filter(|t| !in_schemas.contains(&t.id.schema))
+        .map(|t| t.id.clone())
+        .collect();
     if !listed.is_empty() {
         let names: Vec<String> = listed.iter().map(quote_table).collect();
         items.insert(0, format!("TABLE {}", names.join(", ")));
+    }
+    if items.is_empty() {
+        // Nothing matches yet: an empty publication, to which tables can be added.
+        return format!("CREATE PUBLICATION {}", quote_ident(name));
     }
     format!(
         "CREATE PUBLICATION {} FOR {}",

@@ -31,6 +31,22 @@ const MAX_BATCH: usize = 2048;
 /// How long to wait for the runtime's final acknowledgement at shutdown.
 const FINAL_ACK_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Waits for the next heartbeat, or forever when heartbeats are off.
+async fn next_heartbeat(heartbeat: &mut Option<tokio::time::Interval>) {
+    match heartbeat {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+fn now_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as i64)
+}
+
 /// Why streaming stopped (without an error).
 pub use rivulet_core::SourceEnd as StreamEnd;
 
@@ -42,6 +58,8 @@ pub(crate) struct StreamLoop {
     pub acks: watch::Receiver<Position>,
     pub shutdown: watch::Receiver<bool>,
     pub status_interval: Duration,
+    /// Heartbeat records this often, when set (Debezium's `heartbeat.interval.ms`).
+    pub heartbeat_interval: Option<Duration>,
     pub endpos: Option<Lsn>,
     /// The highest WAL position received.
     pub received: Lsn,
@@ -54,6 +72,7 @@ enum Wake {
     Ack,
     AcksClosed,
     Tick,
+    Heartbeat,
     Shutdown,
     /// Nothing is ready right now: a good moment to hand over the batch.
     Idle,
@@ -65,6 +84,11 @@ impl StreamLoop {
             tokio::time::interval_at(Instant::now() + self.status_interval, self.status_interval);
         ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut batch: Vec<SourceItem> = Vec::with_capacity(MAX_BATCH);
+        let mut heartbeat = self.heartbeat_interval.map(|every| {
+            let mut t = tokio::time::interval_at(Instant::now() + every, every);
+            t.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            t
+        });
         if self.endpos.is_some() {
             // Ask for a keepalive right away: it tells us where the server's WAL ends, which
             // is how an idle stream learns it has nothing before --endpos.
@@ -77,6 +101,7 @@ impl StreamLoop {
                     _ = self.shutdown.changed() => Wake::Shutdown,
                     r = self.acks.changed() => if r.is_ok() { Wake::Ack } else { Wake::AcksClosed },
                     _ = ticker.tick() => Wake::Tick,
+                    () = next_heartbeat(&mut heartbeat) => Wake::Heartbeat,
                     m = self.stream.next() => Wake::Message(m?),
                 }
             } else {
@@ -85,6 +110,7 @@ impl StreamLoop {
                     _ = self.shutdown.changed() => Wake::Shutdown,
                     r = self.acks.changed() => if r.is_ok() { Wake::Ack } else { Wake::AcksClosed },
                     _ = ticker.tick() => Wake::Tick,
+                    () = next_heartbeat(&mut heartbeat) => Wake::Heartbeat,
                     m = self.stream.next() => Wake::Message(m?),
                     () = std::future::ready(()) => Wake::Idle,
                 }
@@ -97,6 +123,12 @@ impl StreamLoop {
                     self.send_status(false).await?;
                 }
                 Wake::Tick => self.send_status(self.endpos.is_some()).await?,
+                Wake::Heartbeat => {
+                    // Between transactions only: a heartbeat never splits one.
+                    if !self.builder.in_transaction() {
+                        batch.push(self.builder.heartbeat(self.received, now_us()));
+                    }
+                }
                 Wake::Idle => {
                     if let Some(end) = self.hand_over(&mut batch, &mut ticker).await? {
                         break end;

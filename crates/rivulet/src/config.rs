@@ -41,6 +41,17 @@ impl fmt::Display for ConfigError {
     }
 }
 
+impl ConfigError {
+    /// An error about a whole file (no line to point at).
+    pub fn new(file: &str, message: String) -> Self {
+        ConfigError {
+            file: file.to_string(),
+            line: None,
+            message,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PipelineConfig {
     pub name: String,
@@ -48,6 +59,9 @@ pub struct PipelineConfig {
     pub sink: SinkConfig,
     pub format: FormatConfig,
     pub offsets: OffsetsConfig,
+    /// `[[transform]]` entries and `transform_errors` (or a Debezium configuration's column
+    /// rules and SMTs): see docs/TRANSFORMS.md.
+    pub transforms: rivulet_transform::TransformConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -332,6 +346,12 @@ struct RawPipeline {
     format: FormatConfig,
     #[serde(default)]
     offsets: Option<toml::Table>,
+    #[serde(default)]
+    transform: Vec<rivulet_transform::TransformSpec>,
+    /// Kafka Connect's `errors.tolerance` for the transforms: `none` (stop) or `all` (drop the
+    /// record with a warning).
+    #[serde(default)]
+    transform_errors: rivulet_transform::ErrorTolerance,
 }
 
 /// Loads a pipeline file, applying `--set section.key=value` overrides and `${VAR}` substitution.
@@ -358,47 +378,105 @@ pub fn parse(file: &str, text: &str, overrides: &[String]) -> Result<PipelineCon
         toml::from_str(&doc.to_string()).map_err(|e| ctx.plain(e.message().to_string()))?;
     substitute_env(&mut table, &mut Vec::new(), &ctx, &overridden)?;
 
-    let raw: RawPipeline = deserialize(toml::Value::Table(table), &[], &ctx, &overridden)?;
+    build(&ctx, table, &overridden)
+}
+
+/// A pipeline document made by a program (the `--debezium` translation) rather than read from
+/// a file: errors name `origin` and the key, without a line.
+pub fn from_table(origin: &str, table: toml::Table) -> Result<PipelineConfig, ConfigError> {
+    let ctx = Context::new(origin, "")?;
+    build(&ctx, table, &BTreeSet::new())
+}
+
+/// Reads a file holding only a `[sink]` section (`--sink-config`), checks it, and returns it.
+pub fn load_sink_section(path: &Path) -> Result<toml::Table, ConfigError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ConfigError::new(&file, format!("cannot read the sink file: {e}")))?;
+    let ctx = Context::new(&file, &text)?;
+    let mut table: toml::Table = toml::from_str(&text).map_err(|e| ctx.plain(e.message().to_string()))?;
+    let overridden = BTreeSet::new();
+    substitute_env(&mut table, &mut Vec::new(), &ctx, &overridden)?;
+    if let Some(other) = table.keys().find(|k| k.as_str() != "sink") {
+        return Err(ctx.at(
+            &[other],
+            &overridden,
+            format!("unknown key `{other}`: a sink file holds only a [sink] section"),
+        ));
+    }
+    let Some(toml::Value::Table(sink)) = table.remove("sink") else {
+        return Err(ctx.plain("missing the [sink] section".into()));
+    };
+    sink_section(sink.clone(), &ctx, &overridden)?;
+    Ok(sink)
+}
+
+fn build(
+    ctx: &Context<'_>,
+    table: toml::Table,
+    overridden: &BTreeSet<String>,
+) -> Result<PipelineConfig, ConfigError> {
+    let raw: RawPipeline = deserialize(toml::Value::Table(table), &[], ctx, overridden)?;
     if raw.name.trim().is_empty() {
         return Err(ctx.at(
             &["name"],
-            &overridden,
+            overridden,
             "`name` must not be empty: it identifies the pipeline".into(),
         ));
     }
-    let source = match section_type(&raw.source, "source", &ctx, &overridden)?.as_str() {
+    let source = match section_type(&raw.source, "source", ctx, overridden)?.as_str() {
         "postgres" | "postgresql" => {
-            SourceConfig::Postgres(typed_section(raw.source, "source", &ctx, &overridden)?)
+            SourceConfig::Postgres(typed_section(raw.source, "source", ctx, overridden)?)
         }
         #[cfg(feature = "kafka")]
-        "kafka" => SourceConfig::Kafka(typed_section(raw.source, "source", &ctx, &overridden)?),
+        "kafka" => SourceConfig::Kafka(typed_section(raw.source, "source", ctx, overridden)?),
         other => {
             return Err(ctx.at(
                 &["source", "type"],
-                &overridden,
+                overridden,
                 format!("unknown source type \"{other}\": this build supports {SOURCE_TYPES}"),
             ));
         }
     };
-    let sink = match section_type(&raw.sink, "sink", &ctx, &overridden)?.as_str() {
-        "jsonl" => SinkConfig::Jsonl(typed_section(raw.sink, "sink", &ctx, &overridden)?),
-        #[cfg(feature = "kafka")]
-        "kafka" => SinkConfig::Kafka(typed_section(raw.sink, "sink", &ctx, &overridden)?),
-        other => {
-            return Err(ctx.at(
-                &["sink", "type"],
-                &overridden,
-                format!("unknown sink type \"{other}\": this build supports {SINK_TYPES}"),
-            ));
-        }
-    };
-    let offsets = offsets_section(raw.offsets.unwrap_or_default(), &ctx, &overridden)?;
+    let sink = sink_section(raw.sink, ctx, overridden)?;
+    let offsets = offsets_section(raw.offsets.unwrap_or_default(), ctx, overridden)?;
+    let mut transforms = rivulet_transform::TransformConfig::new(raw.transform);
+    transforms.errors = raw.transform_errors;
+    check_transforms(&transforms).map_err(|m| ctx.at(&["transform"], overridden, m))?;
     Ok(PipelineConfig {
         name: raw.name,
         source,
         sink,
         format: raw.format,
         offsets,
+        transforms,
+    })
+}
+
+/// Compiles the transforms once (every regex, class and option), so mistakes stop the run
+/// before anything is contacted.
+pub fn check_transforms(transforms: &rivulet_transform::TransformConfig) -> Result<(), String> {
+    rivulet_transform::build(transforms, &DebeziumSettings::default())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+fn sink_section(
+    sink: toml::Table,
+    ctx: &Context<'_>,
+    overridden: &BTreeSet<String>,
+) -> Result<SinkConfig, ConfigError> {
+    Ok(match section_type(&sink, "sink", ctx, overridden)?.as_str() {
+        "jsonl" => SinkConfig::Jsonl(typed_section(sink, "sink", ctx, overridden)?),
+        #[cfg(feature = "kafka")]
+        "kafka" => SinkConfig::Kafka(typed_section(sink, "sink", ctx, overridden)?),
+        other => {
+            return Err(ctx.at(
+                &["sink", "type"],
+                overridden,
+                format!("unknown sink type \"{other}\": this build supports {SINK_TYPES}"),
+            ));
+        }
     })
 }
 

@@ -7,6 +7,7 @@
 //! ```
 
 mod config;
+mod debezium_config;
 mod offsets;
 mod pipeline;
 
@@ -20,7 +21,7 @@ use rivulet_core::SourceEnd as StreamEnd;
 use rivulet_postgres::ResolvedSource;
 use rivulet_postgres::check::Level;
 use tokio::sync::watch;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
 use crate::config::{PipelineConfig, SourceConfig};
 
@@ -56,18 +57,46 @@ enum Command {
 }
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("pipeline").required(true).args(["config", "debezium"])))]
 struct PipelineArgs {
     /// The pipeline file (TOML).
     #[arg(long, short = 'c', value_name = "FILE")]
-    config: PathBuf,
-    /// Override a setting: --set section.key=value (repeatable).
+    config: Option<PathBuf>,
+    /// A Debezium PostgreSQL connector configuration (Kafka Connect JSON or .properties) to
+    /// run as it is. See docs/DEBEZIUM.md.
+    #[arg(long, value_name = "FILE")]
+    debezium: Option<PathBuf>,
+    /// With --config: override a setting, `section.key=value`. With --debezium: override a
+    /// connector property, `property=value`. Repeatable.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// With --debezium: write the JSONL line format to PATH instead of producing to Kafka.
+    #[arg(long, value_name = "PATH", requires = "debezium")]
+    jsonl: Option<PathBuf>,
+    /// With --debezium: a TOML file with the `[sink]` section to deliver to.
+    #[arg(long, value_name = "FILE", requires = "debezium")]
+    sink_config: Option<PathBuf>,
 }
 
 impl PipelineArgs {
     fn load(&self) -> Result<PipelineConfig, ExitCode> {
-        config::load(&self.config, &self.set).map_err(|e| {
+        let loaded = match (&self.config, &self.debezium) {
+            (Some(path), _) => config::load(path, &self.set),
+            (None, Some(path)) => debezium_config::load(&debezium_config::DebeziumArgs {
+                path,
+                overrides: &self.set,
+                jsonl: self.jsonl.as_deref(),
+                sink_config: self.sink_config.as_deref(),
+            })
+            .map(|t| {
+                for w in &t.warnings {
+                    warn!("{w}");
+                }
+                t.config
+            }),
+            (None, None) => unreachable!("clap requires --config or --debezium"),
+        };
+        loaded.map_err(|e| {
             fail(&e.to_string());
             ExitCode::from(2)
         })

@@ -137,7 +137,7 @@ pub async fn run(
     shutdown: watch::Receiver<bool>,
 ) -> Result<RunSummary, PipelineError> {
     // Settings that can be checked without a server, before anything is touched.
-    let (resolved, topic_prefix, database) = match &config.source {
+    let (resolved, topic_prefix, database, transaction_metadata) = match &config.source {
         SourceConfig::Postgres(source_config) => {
             let resolved = ResolvedSource::new(source_config, &config.name)
                 .map_err(|e| PipelineError::Config(e.to_string()))?;
@@ -146,7 +146,12 @@ pub async fn run(
                 .clone()
                 .unwrap_or_else(|| config.name.clone());
             let db = resolved.connection.dbname.clone();
-            (Some(resolved), prefix, db)
+            (
+                Some(resolved),
+                prefix,
+                db,
+                source_config.provide_transaction_metadata,
+            )
         }
         #[cfg(feature = "kafka")]
         SourceConfig::Kafka(_) => {
@@ -157,17 +162,21 @@ pub async fn run(
             }
             // Records from Kafka are forwarded as they are; the encoder only renders events
             // of its own, which a Kafka source never produces.
-            (None, config.name.clone(), String::new())
+            (None, config.name.clone(), String::new(), false)
         }
     };
     let store = offset_store(config).await?;
     // Read the offsets before connecting: a corrupt store should stop us early.
     let checkpoint_found = store.load().await?;
-    let encoder: Box<dyn RecordEncoder> = Box::new(DebeziumEncoder::new(config.format.debezium(
-        &topic_prefix,
-        &database,
-        false,
-    )));
+    let settings = config
+        .format
+        .debezium(&topic_prefix, &database, transaction_metadata);
+    let transforms = rivulet_transform::build(&config.transforms, &settings)
+        .map_err(|e| PipelineError::Config(e.to_string()))?;
+    for w in &config.transforms.warnings {
+        warn!("{w}");
+    }
+    let encoder: Box<dyn RecordEncoder> = transforms.records.wrap(Box::new(DebeziumEncoder::new(settings)));
     let mut sink = sink(config, encoder)?;
     let sink_name = sink.name();
     // The sink first: an exactly-once sink's own position decides where the source resumes.
@@ -224,6 +233,8 @@ pub async fn run(
         source_detail,
         flush_interval: config.offsets.flush_interval,
         pending: Vec::with_capacity(WRITE_BATCH),
+        events: transforms.events,
+        failures: transforms.failures,
         last_commit: resume.clone(),
         unflushed: false,
         in_transaction: false,
@@ -265,6 +276,11 @@ struct Delivery {
     source_detail: String,
     flush_interval: Duration,
     pending: Vec<ChangeEvent>,
+    /// Column rules applied to events before the sink sees them.
+    events: rivulet_transform::EventTransforms,
+    /// Records the transform chain could not process; checked after every write, before any
+    /// checkpoint can cover them.
+    failures: rivulet_transform::TransformFailures,
     last_commit: Option<Position>,
     /// A commit was delivered since the last checkpoint.
     unflushed: bool,
@@ -312,6 +328,9 @@ impl Delivery {
         for item in batch {
             match item {
                 SourceItem::Event(event) => {
+                    let Some(event) = self.events.apply(event) else {
+                        continue;
+                    };
                     self.stats.count(&event);
                     self.pending.push(event);
                     self.in_transaction = true;
@@ -340,6 +359,9 @@ impl Delivery {
         if !self.pending.is_empty() {
             self.sink.write(&self.pending).await?;
             self.pending.clear();
+            if let Some(e) = self.failures.take() {
+                return Err(SinkError::definite(format!("a transform failed: {e}")));
+            }
         }
         Ok(())
     }
