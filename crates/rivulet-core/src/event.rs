@@ -100,7 +100,7 @@ pub struct SourceMeta {
 /// An event's place in its transaction.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TransactionRef {
-    /// Debezium's transaction id, `"<txid>:<commit lsn>"`; shared by the transaction's events.
+    /// Debezium's transaction id at this event, `"<txid>:<the event's lsn>"`.
     pub id: Arc<str>,
     /// 1-based position among all the transaction's events.
     pub total_order: u64,

@@ -1,16 +1,15 @@
 //! Doubles and floats spelled the way Java's `Double.toString` / `Float.toString` spell them,
 //! which is what Jackson writes for Kafka Connect `FLOAT64` / `FLOAT32` values.
 //!
-//! Java's rules (JDK 19+, JDK-4511638): the shortest decimal that rounds back to the value
-//! (ryu gives exactly that), except that a one-digit result is replaced by the closest
-//! two-digit decimal that still rounds back (`4.9E-324`, not `5E-324`); plain notation with at
-//! least one fractional digit for 10^-3 <= |x| < 10^7 (`100.0`, `0.001`), otherwise
-//! `d.dddE±n` (`1.0E7`, `1.5E300`, `9.999E-4`). Non-finite values are not JSON numbers: Jackson
-//! writes them as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
-//!
-//! JDK 17 and older used a different algorithm that occasionally prints more digits than needed
-//! (`Float.MIN_NORMAL` as `1.17549435E-38` instead of `1.1754944E-38`, `1.0E23` as
-//! `9.999999999999999E22`). Rivulet follows the JDK 19+ spelling; the two parse to the same value.
+//! The digits are the ones Java 17 picks (`jdk17_digits`): Debezium 3.6.3 on Java 17 is the
+//! conformance oracle. They are usually the shortest decimal that rounds back to the value, but
+//! not always (`Float.MIN_NORMAL` is `1.17549435E-38`; JDK 19+ prints `1.1754944E-38`); both
+//! spellings parse to the same value. Layout: plain notation with at least one fractional digit
+//! for 10^-3 <= |x| < 10^7 (`100.0`, `0.001`), otherwise `d.dddE±n` (`1.0E7`, `9.999E-4`).
+//! Non-finite values are not JSON numbers: Jackson writes them as the strings `"NaN"`,
+//! `"Infinity"`, `"-Infinity"`.
+
+mod jdk17_digits;
 
 /// Java's `Double.toString(v)`.
 pub fn double_to_string(v: f64) -> String {
@@ -64,18 +63,7 @@ fn write_double_text(out: &mut Vec<u8>, v: f64) {
         out.extend_from_slice(if v.is_sign_negative() { b"-0.0" } else { b"0.0" });
         return;
     }
-    let abs = v.abs();
-    let mut buf = ryu::Buffer::new();
-    let mut digits = Digits::from_ryu(buf.format_finite(abs));
-    if digits.len == 1 && abs < f64::MIN_POSITIVE {
-        // Subnormals are the only doubles whose closest two-digit decimal can differ from the
-        // one-digit shortest (elsewhere the ulp is far below the two-digit spacing).
-        let candidate = format!("{abs:.1e}");
-        if candidate.parse::<f64>() == Ok(abs) {
-            digits = Digits::from_ryu(&candidate);
-        }
-    }
-    digits.write_java(out, v < 0.0);
+    Digits::from_java(&jdk17_digits::double_digits(v.abs().to_bits())).write_java(out, v < 0.0);
 }
 
 fn write_float_text(out: &mut Vec<u8>, v: f32) {
@@ -87,17 +75,7 @@ fn write_float_text(out: &mut Vec<u8>, v: f32) {
         out.extend_from_slice(if v.is_sign_negative() { b"-0.0" } else { b"0.0" });
         return;
     }
-    let abs = v.abs();
-    let mut buf = ryu::Buffer::new();
-    let mut digits = Digits::from_ryu(buf.format_finite(abs));
-    if digits.len == 1 && abs < f32::MIN_POSITIVE {
-        // Rounding the exact (widened) value to two digits gives the closest two-digit decimal.
-        let candidate = format!("{:.1e}", f64::from(abs));
-        if candidate.parse::<f32>() == Ok(abs) {
-            digits = Digits::from_ryu(&candidate);
-        }
-    }
-    digits.write_java(out, v < 0.0);
+    Digits::from_java(&jdk17_digits::float_digits(v.abs().to_bits())).write_java(out, v < 0.0);
 }
 
 fn non_finite_text(nan: bool, positive: bool) -> &'static [u8] {
@@ -116,45 +94,13 @@ struct Digits {
 }
 
 impl Digits {
-    /// Parses the output of ryu (or of `{:.1e}`): `"123.45"`, `"1e-7"`, `"1.5e300"`, `"0.001"`.
-    fn from_ryu(text: &str) -> Self {
-        let (mantissa, exp10) = match text.split_once(['e', 'E']) {
-            Some((m, e)) => (m, e.parse::<i32>().unwrap_or(0)),
-            None => (text, 0),
-        };
+    fn from_java(decimal: &jdk17_digits::JavaDecimal) -> Self {
         let mut digits = [0u8; 40];
-        let mut len = 0;
-        let mut int_len: i32 = 0;
-        let mut seen_point = false;
-        let mut leading_zeros: i32 = 0;
-        for &b in mantissa.as_bytes() {
-            match b {
-                b'.' => seen_point = true,
-                b'0'..=b'9' => {
-                    if !seen_point {
-                        int_len += 1;
-                    }
-                    if len == 0 && b == b'0' {
-                        leading_zeros += 1;
-                    } else if len < digits.len() {
-                        digits[len] = b;
-                        len += 1;
-                    }
-                }
-                _ => {}
-            }
-        }
-        while len > 1 && digits[len - 1] == b'0' {
-            len -= 1;
-        }
-        if len == 0 {
-            digits[0] = b'0';
-            len = 1;
-        }
+        digits[..decimal.len].copy_from_slice(&decimal.digits[..decimal.len]);
         Digits {
             digits,
-            len,
-            exponent: int_len - 1 - leading_zeros + exp10,
+            len: decimal.len,
+            exponent: decimal.dec_exponent - 1,
         }
     }
 
@@ -246,7 +192,7 @@ mod tests {
             (1e20, "1.0E20"),
             (1.2345678901234568e29, "1.2345678901234568E29"),
             (9.223372036854776e16, "9.223372036854776E16"),
-            (1e23, "1.0E23"),
+            (1e23, "9.999999999999999E22"), // Java 17: JDK-4511638
             (2.2250738585072014e-308, "2.2250738585072014E-308"),
             (-1e-21, "-1.0E-21"),
         ];
@@ -259,7 +205,7 @@ mod tests {
     fn subnormal_doubles_use_two_digits() {
         assert_eq!(double_to_string(f64::from_bits(1)), "4.9E-324");
         assert_eq!(double_to_string(-f64::from_bits(1)), "-4.9E-324");
-        assert_eq!(double_to_string(f64::from_bits(2)), "9.9E-324");
+        assert_eq!(double_to_string(f64::from_bits(2)), "1.0E-323"); // Java 17: not the shortest
         assert_eq!(double_to_string(1e-320), "1.0E-320");
         assert_eq!(double_to_string(1e-310), "1.0E-310");
         assert_eq!(double_to_string(1.5e-310), "1.5E-310");
@@ -282,7 +228,7 @@ mod tests {
             (16_777_216.0, "1.6777216E7"),
             (-1.5e-7, "-1.5E-7"),
             (3.4028235e38, "3.4028235E38"),
-            (f32::MIN_POSITIVE, "1.1754944E-38"),
+            (f32::MIN_POSITIVE, "1.17549435E-38"),
             (f32::from_bits(1), "1.4E-45"),
             (f32::from_bits(2), "2.8E-45"),
             (f32::from_bits(3), "4.2E-45"),
@@ -311,7 +257,7 @@ mod tests {
     }
 
     #[test]
-    fn round_trips_and_is_shortest() {
+    fn round_trips() {
         // A deterministic sweep over bit patterns: Java's spelling must parse back to the value.
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
         for _ in 0..20_000 {

@@ -40,8 +40,6 @@ struct Transaction {
     events: u64,
     per_table: Vec<(TableId, u64)>,
     begun: bool,
-    /// Debezium's transaction id (the xid as text), made once per transaction when needed.
-    id: Option<Arc<str>>,
 }
 
 /// What happened to the stream position after a message, for the caller's end-of-stream logic.
@@ -197,7 +195,6 @@ impl ChangeBuilder {
                     events: 0,
                     per_table: Vec::new(),
                     begun: false,
-                    id: None,
                 });
                 return Ok(Progress::Began {
                     commit_lsn: final_lsn,
@@ -217,7 +214,7 @@ impl ChangeBuilder {
                     meta.lsn = end_lsn;
                     out.push(SourceItem::Event(ChangeEvent {
                         change: Change::TransactionEnd(TransactionMarker {
-                            id: txn.id(),
+                            id: txn.id_at(end_lsn),
                             event_count: Some(txn.events),
                             data_collections: txn.per_table.clone(),
                         }),
@@ -510,10 +507,12 @@ fn row_event(
 }
 
 impl Transaction {
-    /// Debezium's transaction id: the xid, as text (made once per transaction).
-    fn id(&mut self) -> Arc<str> {
-        let xid = self.xid;
-        self.id.get_or_insert_with(|| Arc::from(xid.to_string())).clone()
+    /// Debezium's transaction id as it stands at a record: `"<xid>:<lsn>"`, where the LSN is
+    /// the position Debezium's offset holds when it emits the record: the event's own LSN for
+    /// events (and for BEGIN, which goes out with the first event), the commit's end for END.
+    /// So, like Debezium's, the id is not the same on every record of one transaction.
+    fn id_at(&self, lsn: Lsn) -> Arc<str> {
+        Arc::from(format!("{}:{}", self.xid, lsn.0))
     }
 }
 
@@ -540,7 +539,7 @@ fn number_events(txn: &mut Transaction, out: &mut Vec<SourceItem>, from: usize) 
             }
         };
         event.source.transaction = Some(TransactionRef {
-            id: txn.id(),
+            id: txn.id_at(event.source.lsn),
             total_order: txn.events,
             data_collection_order: per_table,
         });
@@ -548,7 +547,7 @@ fn number_events(txn: &mut Transaction, out: &mut Vec<SourceItem>, from: usize) 
     if let Some((i, meta)) = begin_at {
         let begin = ChangeEvent {
             change: Change::TransactionBegin(TransactionMarker {
-                id: txn.id(),
+                id: txn.id_at(meta.lsn),
                 event_count: None,
                 data_collections: Vec::new(),
             }),
