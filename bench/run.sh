@@ -9,6 +9,7 @@
 #   bench/run.sh --skip-snapshot # streaming only
 #   BENCH_INSERTS=… BENCH_UPDATES=… BENCH_DELETES=… bench/run.sh   # other sizes (see bench-peer.sh)
 #   ANCHORS=/path/to/anchors bench/run.sh
+#   RIVULET_BIN=/path/to/release/rivulet bench/run.sh   # skip the build
 #
 # The machine should be otherwise idle: two cores are shared by the server and the client.
 set -euo pipefail
@@ -23,9 +24,13 @@ source scripts/ensure-deps.sh
 ensure_rust
 ensure_postgres
 
-cargo build --release --quiet -p rivulet
-target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-bin="$target_dir/release/rivulet"
+if [ -n "${RIVULET_BIN:-}" ]; then
+    bin=$RIVULET_BIN  # a release binary built elsewhere (skips the build)
+else
+    cargo build --release --quiet -p rivulet
+    target_dir=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+    bin="$target_dir/release/rivulet"
+fi
 "$anchors/setup.sh" >/dev/null 2>&1
 
 work=$(mktemp -d /tmp/rivulet-bench.XXXXXX)
