@@ -1,0 +1,595 @@
+//! One Delta table: create it, evolve its schema, and commit one flush's changes to it.
+//!
+//! ```text
+//!  mirror:  MirrorChanges ─▶ source batch (+ __rivulet_delete, __rivulet_keep_<col> flags)
+//!           ─▶ MERGE ON primary key:  matched & delete ─▶ delete
+//!                                     matched          ─▶ update (kept columns: target value)
+//!                                     not matched      ─▶ insert
+//!  append:  changelog batches ─▶ WRITE (append)
+//!  every commit: txn {appId: pipeline, version: position LSN} + commitInfo rivulet.* metadata
+//! ```
+//!
+//! The change data feed (`_change_data/`) is written by delta-rs itself for MERGE and DELETE
+//! when the table has `delta.enableChangeDataFeed = true`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use deltalake::arrow::array::{ArrayRef, BooleanArray, RecordBatch, new_null_array};
+use deltalake::arrow::compute::{CastOptions, cast_with_options};
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use deltalake::datafusion::common::Column as DfColumn;
+use deltalake::datafusion::logical_expr::{Expr, when};
+use deltalake::datafusion::prelude::SessionContext;
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
+use deltalake::kernel::transaction::CommitProperties;
+use deltalake::kernel::{StructField, Transaction};
+use deltalake::operations::write::SchemaMode;
+use deltalake::protocol::SaveMode;
+use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, TableProperty};
+use futures::TryStreamExt;
+use rivulet_arrow::{ArrowOptions, BatchBuilder};
+use rivulet_core::{Change, ChangeEvent, Op, Position, RowChange, SinkError, SourceMeta, TableSchema, Value};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use crate::changes::{KeyChange, MirrorChanges};
+use crate::errors::delta_error;
+
+/// Marks a MERGE source row as a delete.
+const DELETE_FLAG: &str = "__rivulet_delete";
+/// `__rivulet_keep_<column>`: the column's value was not sent (unchanged TOAST); keep the table's.
+const KEEP_PREFIX: &str = "__rivulet_keep_";
+
+/// What every Rivulet commit records in its `commitInfo`, so a restart can tell which flush
+/// each table has and resume from the last flush that reached every table it touched.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FlushRecord {
+    pub pipeline: String,
+    /// Counts this pipeline's flushes; every table committed in one flush has the same number.
+    pub flush: u64,
+    /// The end of the last source transaction this flush holds.
+    pub position: Position,
+    /// The position of the flush before: safe to resume from if this one did not reach every
+    /// table it meant to.
+    pub previous: Option<Position>,
+    /// The tables (directory names) this flush committed to.
+    pub tables: Vec<String>,
+}
+
+/// commitInfo key holding a [`FlushRecord`].
+pub const FLUSH_RECORD_KEY: &str = "rivulet";
+
+/// How far back in a table's history to look for this pipeline's last commit (housekeeping
+/// commits such as OPTIMIZE sit in between).
+const HISTORY_DEPTH: usize = 50;
+
+/// Table settings that apply when a table is created.
+#[derive(Clone, Debug)]
+pub struct CreateSettings {
+    pub partition_by: Vec<String>,
+    pub change_data_feed: bool,
+    pub checkpoint_interval: u64,
+}
+
+pub fn commit_properties(record: &FlushRecord) -> Result<CommitProperties, SinkError> {
+    let lsn = i64::try_from(record.position.lsn.0).map_err(|_| {
+        SinkError::definite(format!(
+            "position {} does not fit a Delta txn version",
+            record.position.lsn
+        ))
+    })?;
+    let value = serde_json::to_value(record)
+        .map_err(|e| SinkError::definite(format!("cannot encode flush record: {e}")))?;
+    Ok(CommitProperties::default()
+        .with_application_transaction(Transaction::new(&record.pipeline, lsn))
+        .with_metadata([(FLUSH_RECORD_KEY.to_string(), value)]))
+}
+
+/// Opens the Delta table at `url`, which may not exist yet (`version()` is then `None`).
+pub async fn open_table(url: &Url, storage: &HashMap<String, String>) -> Result<DeltaTable, SinkError> {
+    let mut table = DeltaTableBuilder::from_url(url.clone())
+        .map_err(|e| delta_error(&format!("cannot open Delta table {}", redact(url)), e))?
+        .with_storage_options(storage.clone())
+        .build()
+        .map_err(|e| delta_error(&format!("cannot open Delta table {}", redact(url)), e))?;
+    // A local table directory that does not exist yet is a table still to be created.
+    if url.to_file_path().is_ok_and(|p| !p.exists()) {
+        return Ok(table);
+    }
+    match table.load().await {
+        Ok(()) | Err(DeltaTableError::NotATable(_)) => Ok(table),
+        Err(e) => Err(delta_error(
+            &format!("cannot read Delta table {}", redact(url)),
+            e,
+        )),
+    }
+}
+
+/// A table URL for messages: no user info, no query.
+pub fn redact(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.to_string()
+}
+
+/// This pipeline's committed state in one table: the txn version (a position LSN) and the
+/// flush record of its newest commit.
+pub async fn committed_state(
+    table: &DeltaTable,
+    pipeline: &str,
+) -> Result<(Option<u64>, Option<FlushRecord>), SinkError> {
+    if table.version().is_none() {
+        return Ok((None, None));
+    }
+    let shown = redact(table.table_url());
+    let state = table
+        .snapshot()
+        .map_err(|e| delta_error(&format!("cannot read Delta table {shown}"), e))?;
+    let version = state
+        .transaction_version(table.log_store().as_ref(), pipeline)
+        .await
+        .map_err(|e| delta_error(&format!("cannot read the txn actions of {shown}"), e))?;
+    let history: Vec<_> = table
+        .history(Some(HISTORY_DEPTH))
+        .try_collect()
+        .await
+        .map_err(|e| delta_error(&format!("cannot read the history of {shown}"), e))?;
+    let record = history
+        .iter()
+        .filter_map(|info| info.info.get(FLUSH_RECORD_KEY))
+        .filter_map(|v| serde_json::from_value::<FlushRecord>(v.clone()).ok())
+        .filter(|r| r.pipeline == pipeline)
+        .max_by_key(|r| r.flush);
+    Ok((version.map(|v| v as u64), record))
+}
+
+/// Types Delta Lake cannot store, turned into ones it can (times of day as text).
+fn delta_type(data_type: &DataType) -> DataType {
+    match data_type {
+        DataType::Time32(_) | DataType::Time64(_) | DataType::Duration(_) | DataType::Interval(_) => {
+            DataType::Utf8
+        }
+        DataType::List(item) => DataType::List(Arc::new(Field::new(
+            item.name(),
+            delta_type(item.data_type()),
+            item.is_nullable(),
+        ))),
+        DataType::UInt8 | DataType::UInt16 => DataType::Int32,
+        DataType::UInt32 | DataType::UInt64 => DataType::Int64,
+        other => other.clone(),
+    }
+}
+
+/// Casts every column to the type the table stores (Delta-compatible types; widening to the
+/// table's wider type); columns the table has but the batch lacks are added as nulls.
+fn conform(batch: &RecordBatch, target: &SchemaRef, table_name: &str) -> Result<RecordBatch, SinkError> {
+    let options = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(target.fields().len());
+    for field in target.fields() {
+        let array = match batch.column_by_name(field.name()) {
+            Some(a) if a.data_type() == field.data_type() => a.clone(),
+            Some(a) => cast_with_options(a, field.data_type(), &options).map_err(|e| {
+                SinkError::definite(format!(
+                    "Delta table {table_name}, column {}: cannot store {} values in its {} column: {e}",
+                    field.name(),
+                    a.data_type(),
+                    field.data_type()
+                ))
+            })?,
+            None => new_null_array(field.data_type(), batch.num_rows()),
+        };
+        columns.push(array);
+    }
+    RecordBatch::try_new(target.clone(), columns)
+        .map_err(|e| SinkError::definite(format!("Delta table {table_name}: cannot build the batch: {e}")))
+}
+
+/// True when every value of `from` fits `to` exactly (the widenings a PostgreSQL ALTER or a
+/// narrower source column can need).
+fn widens(from: &DataType, to: &DataType) -> bool {
+    use DataType::*;
+    match (from, to) {
+        (a, b) if a == b => true,
+        (Int16, Int32 | Int64) | (Int32, Int64) | (Float32, Float64) => true,
+        (Int16 | Int32 | Int64, Utf8) => true,
+        (Decimal128(p1, s1), Decimal128(p2, s2)) => {
+            s1 <= s2 && (i16::from(*p1) - i16::from(*s1)) <= (i16::from(*p2) - i16::from(*s2))
+        }
+        (Decimal128(..), Utf8) => true,
+        (Timestamp(u1, None), Timestamp(u2, None)) => u1 == u2,
+        (List(a), List(b)) => widens(a.data_type(), b.data_type()),
+        _ => false,
+    }
+}
+
+/// A table being written: its Delta handle plus what the sink knows about it.
+pub struct TargetTable {
+    /// The directory name (from `table_template`).
+    pub name: String,
+    pub url: Url,
+    pub delta: DeltaTable,
+    /// The txn version this pipeline last committed here: changes of source transactions that
+    /// ended at or before it are already in the table.
+    pub committed_lsn: Option<u64>,
+}
+
+impl TargetTable {
+    pub async fn open(
+        name: String,
+        url: Url,
+        storage: &HashMap<String, String>,
+        pipeline: &str,
+    ) -> Result<(TargetTable, Option<FlushRecord>), SinkError> {
+        let delta = open_table(&url, storage).await?;
+        let (committed_lsn, record) = committed_state(&delta, pipeline).await?;
+        Ok((
+            TargetTable {
+                name,
+                url,
+                delta,
+                committed_lsn,
+            },
+            record,
+        ))
+    }
+
+    /// The table's Arrow schema, or `None` before it exists.
+    fn arrow_schema(&self) -> Result<Option<SchemaRef>, SinkError> {
+        if self.delta.version().is_none() {
+            return Ok(None);
+        }
+        let snapshot = self
+            .delta
+            .snapshot()
+            .map_err(|e| delta_error(&format!("cannot read Delta table {}", self.name), e))?;
+        Ok(Some(snapshot.snapshot().arrow_schema()))
+    }
+
+    /// Creates the table, or adds the columns it lacks; the schema it returns is what the
+    /// batch must be cast to. Incompatible type changes stop with a message.
+    async fn ensure_schema(
+        &mut self,
+        wanted: &Schema,
+        settings: &CreateSettings,
+    ) -> Result<SchemaRef, SinkError> {
+        let wanted = Schema::new(
+            wanted
+                .fields()
+                .iter()
+                .map(|f| Field::new(f.name(), delta_type(f.data_type()), true))
+                .collect::<Vec<_>>(),
+        );
+        let Some(current) = self.arrow_schema()? else {
+            return self.create(&wanted, settings).await;
+        };
+        let mut added = Vec::new();
+        for field in wanted.fields() {
+            match current.field_with_name(field.name()) {
+                Ok(existing) if widens(field.data_type(), existing.data_type()) => {}
+                Ok(existing) => {
+                    return Err(SinkError::definite(format!(
+                        "Delta table {}: column {} is {} in the table but the source now sends {}, which it cannot hold. \
+                         Delta tables cannot change a column's type in place: rewrite the table (e.g. drop it and \
+                         resnapshot) or map the column to a new name",
+                        self.name,
+                        field.name(),
+                        existing.data_type(),
+                        field.data_type()
+                    )));
+                }
+                Err(_) => added.push(field.clone()),
+            }
+        }
+        if added.is_empty() {
+            return Ok(current);
+        }
+        let fields: Vec<StructField> = added
+            .iter()
+            .map(|f| {
+                let f: &Field = f.as_ref();
+                f.try_into_kernel()
+                    .map_err(|e: deltalake::arrow::error::ArrowError| {
+                        SinkError::definite(format!("Delta table {}: column {}: {e}", self.name, f.name()))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        let names: Vec<&str> = added.iter().map(|f| f.name().as_str()).collect();
+        tracing::info!(table = %self.name, columns = ?names, "adding columns to the Delta table");
+        let table = self.delta.clone();
+        self.delta = table.add_columns().with_fields(fields).await.map_err(|e| {
+            delta_error(
+                &format!("cannot add columns {names:?} to Delta table {}", self.name),
+                e,
+            )
+        })?;
+        self.arrow_schema()?
+            .ok_or_else(|| SinkError::definite(format!("Delta table {} vanished", self.name)))
+    }
+
+    async fn create(&mut self, schema: &Schema, settings: &CreateSettings) -> Result<SchemaRef, SinkError> {
+        for p in &settings.partition_by {
+            if schema.field_with_name(p).is_err() {
+                return Err(SinkError::definite(format!(
+                    "partition_by names column {p}, which table {} does not have; its columns are: {}",
+                    self.name,
+                    schema
+                        .fields()
+                        .iter()
+                        .map(|f| f.name().as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )));
+            }
+        }
+        if let Ok(path) = self.url.to_file_path() {
+            std::fs::create_dir_all(&path)
+                .map_err(|e| SinkError::io(format!("cannot create {}", path.display()), e))?;
+        }
+        let columns: Vec<StructField> = schema
+            .fields()
+            .iter()
+            .map(|f| {
+                let f: &Field = f.as_ref();
+                f.try_into_kernel()
+                    .map_err(|e: deltalake::arrow::error::ArrowError| {
+                        SinkError::definite(format!("Delta table {}: column {}: {e}", self.name, f.name()))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        let table = self.delta.clone();
+        let mut create = table
+            .create()
+            .with_table_name(&self.name)
+            .with_columns(columns)
+            .with_partition_columns(settings.partition_by.clone())
+            .with_configuration_property(
+                TableProperty::CheckpointInterval,
+                Some(settings.checkpoint_interval.to_string()),
+            )
+            .with_save_mode(SaveMode::Ignore);
+        if settings.change_data_feed {
+            create = create.with_configuration_property(TableProperty::EnableChangeDataFeed, Some("true"));
+        }
+        self.delta = create
+            .await
+            .map_err(|e| delta_error(&format!("cannot create Delta table {}", redact(&self.url)), e))?;
+        tracing::info!(table = %self.name, url = %redact(&self.url), cdf = settings.change_data_feed, "created Delta table");
+        self.arrow_schema()?
+            .ok_or_else(|| SinkError::definite(format!("Delta table {} was not created", self.name)))
+    }
+
+    /// Applies a mirror batch: optional delete-all (TRUNCATE), then one MERGE. The last commit
+    /// carries `record`.
+    pub async fn commit_mirror(
+        &mut self,
+        changes: &MirrorChanges,
+        settings: &CreateSettings,
+        record: &FlushRecord,
+    ) -> Result<(), SinkError> {
+        let Some(schema) = changes.schema.clone() else {
+            return Ok(());
+        };
+        if !schema.has_primary_key() {
+            return Err(no_primary_key(&schema));
+        }
+        let options = ArrowOptions {
+            without_cdc_columns: true,
+            ..Default::default()
+        };
+        let wanted = rivulet_arrow::arrow_schema(&schema, &options);
+        let target = self.ensure_schema(&wanted, settings).await?;
+        if changes.truncate_first {
+            let props = if !changes.has_rows() {
+                commit_properties(record)?
+            } else {
+                CommitProperties::default()
+            };
+            let table = self.delta.clone();
+            let (table, metrics) =
+                table.delete().with_commit_properties(props).await.map_err(|e| {
+                    delta_error(&format!("cannot empty Delta table {} (TRUNCATE)", self.name), e)
+                })?;
+            tracing::info!(table = %self.name, rows = metrics.num_deleted_rows, "emptied the Delta table (TRUNCATE)");
+            self.delta = table;
+        }
+        if !changes.has_rows() {
+            return Ok(());
+        }
+        let source = mirror_source(&schema, changes, &options, &target, &self.name)?;
+        let ctx = SessionContext::new();
+        let df = ctx.read_batch(source.batch).map_err(|e| {
+            SinkError::definite(format!("Delta table {}: cannot plan the MERGE: {e}", self.name))
+        })?;
+        let predicate = schema
+            .primary_key
+            .iter()
+            .map(|&i| {
+                let name = &schema.columns[i].name;
+                qualified("target", name).eq(qualified("source", name))
+            })
+            .reduce(Expr::and)
+            .ok_or_else(|| no_primary_key(&schema))?;
+        let target_names: Vec<String> = target.fields().iter().map(|f| f.name().clone()).collect();
+        let source_names: Vec<String> = schema.columns.iter().map(|c| c.name.clone()).collect();
+        let keep = source.keep_columns;
+        let table = self.delta.clone();
+        let merge = table
+            .merge(df, predicate)
+            .with_source_alias("source")
+            .with_target_alias("target")
+            .with_commit_properties(commit_properties(record)?)
+            .when_matched_delete(|d| d.predicate(qualified("source", DELETE_FLAG)))
+            .and_then(|m| {
+                m.when_matched_update(|mut u| {
+                    for name in source_names.iter().filter(|n| target_names.contains(n)) {
+                        let value = if keep.contains(name) {
+                            when(
+                                qualified("source", &format!("{KEEP_PREFIX}{name}")),
+                                qualified("target", name),
+                            )
+                            .otherwise(qualified("source", name))
+                            .unwrap_or_else(|_| qualified("source", name))
+                        } else {
+                            qualified("source", name)
+                        };
+                        u = u.update(DfColumn::new_unqualified(name), value);
+                    }
+                    u
+                })
+            })
+            .and_then(|m| {
+                m.when_not_matched_insert(|mut i| {
+                    i = i.predicate(Expr::Not(Box::new(qualified("source", DELETE_FLAG))));
+                    for name in source_names.iter().filter(|n| target_names.contains(n)) {
+                        i = i.set(DfColumn::new_unqualified(name), qualified("source", name));
+                    }
+                    i
+                })
+            })
+            .map_err(|e| {
+                delta_error(
+                    &format!("cannot plan the MERGE into Delta table {}", self.name),
+                    e,
+                )
+            })?;
+        let (table, metrics) = merge
+            .await
+            .map_err(|e| delta_error(&format!("MERGE into Delta table {} failed", self.name), e))?;
+        tracing::debug!(
+            table = %self.name,
+            inserted = metrics.num_target_rows_inserted,
+            updated = metrics.num_target_rows_updated,
+            deleted = metrics.num_target_rows_deleted,
+            "merged"
+        );
+        self.delta = table;
+        self.committed_lsn = Some(record.position.lsn.0);
+        Ok(())
+    }
+
+    /// Appends changelog batches (already built with the `_cdc_*` columns).
+    pub async fn commit_append(
+        &mut self,
+        batches: Vec<RecordBatch>,
+        settings: &CreateSettings,
+        record: &FlushRecord,
+    ) -> Result<(), SinkError> {
+        // The newest batch has the newest schema; columns only older batches had are kept too.
+        let mut fields: Vec<Field> = Vec::new();
+        for batch in batches.iter().rev() {
+            for f in batch.schema().fields() {
+                if !fields.iter().any(|g| g.name() == f.name()) {
+                    fields.push(f.as_ref().clone());
+                }
+            }
+        }
+        let target = self.ensure_schema(&Schema::new(fields), settings).await?;
+        let conformed = batches
+            .iter()
+            .map(|b| conform(b, &target, &self.name))
+            .collect::<Result<Vec<_>, _>>()?;
+        let table = self.delta.clone();
+        self.delta = table
+            .write(conformed)
+            .with_save_mode(SaveMode::Append)
+            .with_schema_mode(SchemaMode::Merge)
+            .with_commit_properties(commit_properties(record)?)
+            .await
+            .map_err(|e| delta_error(&format!("cannot append to Delta table {}", self.name), e))?;
+        self.committed_lsn = Some(record.position.lsn.0);
+        Ok(())
+    }
+}
+
+fn qualified(relation: &str, name: &str) -> Expr {
+    Expr::Column(DfColumn::new(Some(relation), name))
+}
+
+fn no_primary_key(schema: &TableSchema) -> SinkError {
+    SinkError::definite(format!(
+        "table {} has no primary key, which mode = \"mirror\" needs to MERGE on: add a primary key to it, \
+         or use mode = \"append\" (a changelog table)",
+        schema.id
+    ))
+}
+
+struct MirrorSource {
+    batch: RecordBatch,
+    /// Columns with at least one unchanged (not sent) value: they get a keep flag.
+    keep_columns: Vec<String>,
+}
+
+/// The MERGE source: one row per key, the table's columns (cast to the table's types), a
+/// delete flag and keep flags.
+fn mirror_source(
+    schema: &Arc<TableSchema>,
+    changes: &MirrorChanges,
+    options: &ArrowOptions,
+    target: &SchemaRef,
+    table_name: &str,
+) -> Result<MirrorSource, SinkError> {
+    let mut builder = BatchBuilder::new(Arc::clone(schema), options);
+    let mut deletes = Vec::with_capacity(changes.len());
+    let mut keep: Vec<Vec<bool>> = vec![Vec::new(); schema.columns.len()];
+    for change in changes.entries() {
+        let (op, row) = match change {
+            KeyChange::Upsert(r) => (Op::Update, r),
+            KeyChange::Delete(r) => (Op::Delete, r),
+        };
+        for (flags, value) in keep.iter_mut().zip(row) {
+            flags.push(op == Op::Update && matches!(value, Value::Unchanged));
+        }
+        deletes.push(op == Op::Delete);
+        let event = ChangeEvent {
+            change: Change::Row(RowChange {
+                table: Arc::clone(schema),
+                op,
+                before: (op == Op::Delete).then(|| row.clone()),
+                after: (op != Op::Delete).then(|| row.clone()),
+            }),
+            source: SourceMeta::default(),
+        };
+        builder
+            .push(&event)
+            .map_err(|e| SinkError::definite(format!("Delta table {table_name}: {e}")))?;
+    }
+    let batch = builder
+        .finish()
+        .map_err(|e| SinkError::definite(format!("Delta table {table_name}: {e}")))?;
+    // Only the table's own columns, in the table's types; then the flags.
+    let table_fields: Vec<Arc<Field>> = target
+        .fields()
+        .iter()
+        .filter(|f| schema.column_index(f.name()).is_some())
+        .cloned()
+        .collect();
+    let conformed = conform(&batch, &Arc::new(Schema::new(table_fields)), table_name)?;
+    let mut fields: Vec<Arc<Field>> = conformed.schema().fields().iter().cloned().collect();
+    let mut columns: Vec<ArrayRef> = conformed.columns().to_vec();
+    fields.push(Arc::new(Field::new(DELETE_FLAG, DataType::Boolean, false)));
+    columns.push(Arc::new(BooleanArray::from(deletes)));
+    let mut keep_columns = Vec::new();
+    for (column, flags) in schema.columns.iter().zip(keep) {
+        if flags.iter().any(|k| *k) {
+            fields.push(Arc::new(Field::new(
+                format!("{KEEP_PREFIX}{}", column.name),
+                DataType::Boolean,
+                false,
+            )));
+            columns.push(Arc::new(BooleanArray::from(flags)));
+            keep_columns.push(column.name.clone());
+        }
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(|e| {
+        SinkError::definite(format!(
+            "Delta table {table_name}: cannot build the MERGE source: {e}"
+        ))
+    })?;
+    Ok(MirrorSource { batch, keep_columns })
+}
