@@ -140,6 +140,18 @@ impl ChangeBuilder {
         })
     }
 
+    /// The position of an idle stream: every transaction before `lsn` was received (and none
+    /// was captured since the last one delivered), so confirming it loses nothing and lets the
+    /// server recycle WAL written by tables outside the publication.
+    pub fn idle_position(&mut self, lsn: Lsn, commit_time_us: Option<i64>) -> Position {
+        Position {
+            lsn,
+            txid: None,
+            commit_time_us,
+            source_state: self.source_state_at(lsn),
+        }
+    }
+
     pub fn in_transaction(&self) -> bool {
         self.txn.is_some()
     }

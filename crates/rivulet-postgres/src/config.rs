@@ -39,9 +39,26 @@ pub struct PostgresSourceConfig {
     /// and a `transaction` block in every event.
     #[serde(default)]
     pub provide_transaction_metadata: bool,
-    /// Debezium's `heartbeat.interval.ms`: emit a heartbeat record this often (off by default).
-    #[serde(default, with = "humantime_serde")]
-    pub heartbeat_interval: Option<Duration>,
+    /// How often an idle stream's position moves on (so the slot's WAL can be recycled while
+    /// nothing captured changes), `heartbeat_query` runs, and heartbeat records go out when
+    /// `heartbeat_records` is on. `0s` turns heartbeats off. Debezium's `heartbeat.interval.ms`.
+    #[serde(default = "default_heartbeat_interval", with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// Emit a Debezium heartbeat record at every heartbeat (off by default; on when a Debezium
+    /// configuration sets `heartbeat.interval.ms`).
+    #[serde(default)]
+    pub heartbeat_records: bool,
+    /// SQL run on the source at every heartbeat (Debezium's `heartbeat.action.query`), e.g.
+    /// `SELECT pg_logical_emit_message(false, 'heartbeat', now()::text)` when the only traffic
+    /// is in other databases of a busy server.
+    pub heartbeat_query: Option<String>,
+    /// Warn (log and `rivulet_slot_retained_wal_warning`) while the slot retains more WAL than
+    /// this: `1GB` by default; bytes or a size with kB, MB, GB, TB.
+    #[serde(default = "default_warn_retained_wal", deserialize_with = "byte_size")]
+    pub warn_retained_wal: u64,
+    /// How often the slot is checked (retained WAL, invalidation).
+    #[serde(default = "default_slot_check_interval", with = "humantime_serde")]
+    pub slot_check_interval: Duration,
     /// Replication slot; default `rivulet_<pipeline name>`. Created (pgoutput) if missing.
     pub slot: Option<String>,
     /// Publication; default `rivulet_<pipeline name>`. Created for `tables` if missing; an
@@ -72,6 +89,56 @@ fn default_chunk_rows() -> u64 {
 
 fn default_status_interval() -> Duration {
     Duration::from_secs(10)
+}
+
+fn default_heartbeat_interval() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_slot_check_interval() -> Duration {
+    Duration::from_secs(10)
+}
+
+fn default_warn_retained_wal() -> u64 {
+    1 << 30
+}
+
+/// `1073741824`, `"1GB"`, `"512 MB"`, `"64kB"`: PostgreSQL's units (powers of 1024).
+fn byte_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Size::deserialize(d)? {
+        Size::Bytes(n) => Ok(n),
+        Size::Text(t) => parse_byte_size(&t).map_err(serde::de::Error::custom),
+    }
+}
+
+pub fn parse_byte_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{text}' is not a size: write bytes, or a number with kB, MB, GB or TB"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "kb" | "kib" => 10,
+        "mb" | "mib" => 20,
+        "gb" | "gib" => 30,
+        "tb" | "tib" => 40,
+        _ => {
+            return Err(format!(
+                "'{text}': unknown unit '{}': use kB, MB, GB or TB",
+                unit.trim()
+            ));
+        }
+    };
+    n.checked_mul(1 << shift)
+        .ok_or_else(|| format!("'{text}' is too large"))
 }
 
 /// Debezium's `publication.autocreate.mode`.
@@ -315,6 +382,16 @@ impl TableFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_sizes_in_postgres_units() {
+        assert_eq!(parse_byte_size("1GB"), Ok(1 << 30));
+        assert_eq!(parse_byte_size("512 MB"), Ok(512 << 20));
+        assert_eq!(parse_byte_size("64kB"), Ok(64 << 10));
+        assert_eq!(parse_byte_size("100"), Ok(100));
+        assert!(parse_byte_size("1 GiGa").unwrap_err().contains("unknown unit"));
+        assert!(parse_byte_size("lots").is_err());
+    }
 
     #[test]
     fn table_patterns() {

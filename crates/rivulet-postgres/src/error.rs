@@ -17,12 +17,17 @@ pub enum SourceError {
     /// retried blindly.
     #[error("cannot decode the replication stream at {lsn}: {message}")]
     Decode { lsn: rivulet_core::Lsn, message: String },
+    /// Another process streams from the slot. Transient: after a lost connection the server
+    /// may hold on to the old one for a while (until `wal_sender_timeout`).
+    #[error("{0}")]
+    SlotInUse(String),
 }
 
 impl SourceError {
     pub fn is_transient(&self) -> bool {
         match self {
             SourceError::Pg(e) => e.is_transient(),
+            SourceError::SlotInUse(_) => true,
             SourceError::Setup(_) | SourceError::Decode { .. } => false,
         }
     }

@@ -13,7 +13,8 @@
 //! [`catalog`] (relation → table schema), [`snapshot`] (consistent parallel snapshots),
 //! [`state`] (what a checkpoint records), [`watermark`] + [`key_order`] (the stream filter
 //! after a resumed snapshot), [`changes`] (messages → events), [`stream`] (the replication
-//! loop), [`check`] (`rivulet check`).
+//! loop), [`monitor`] (slot health and heartbeat queries beside the stream), [`check`]
+//! (`rivulet check`).
 
 pub mod catalog;
 pub mod changes;
@@ -21,6 +22,7 @@ pub mod check;
 pub mod config;
 pub mod error;
 pub mod key_order;
+pub mod monitor;
 pub mod setup;
 pub mod snapshot;
 pub mod state;
@@ -30,6 +32,7 @@ pub mod watermark;
 use std::time::Duration;
 
 use rivulet_core::{Lsn, Op, Position, SourceItem, TableId};
+use rivulet_metrics::{Health, Phase};
 use rivulet_pgwire::{ConnectionConfig, ReplicationConnection, SlotSnapshot, connect_sql};
 use tokio::sync::{mpsc, watch};
 use tracing::{info, warn};
@@ -176,6 +179,7 @@ pub struct PostgresSource {
     database: String,
     slot_confirmed: Option<Lsn>,
     plan: Plan,
+    health: Health,
 }
 
 impl PostgresSource {
@@ -222,9 +226,13 @@ impl PostgresSource {
             .is_some_and(|s| s.wal_status.as_deref() == Some("lost"));
         if let Some(s) = &slot
             && !(lost && mode == SnapshotMode::WhenNeeded)
-            && let Some(e) = setup::slot_problem(&resolved.slot, s, &facts.database)
         {
-            return Err(SourceError::Setup(e));
+            if let Some(e) = setup::slot_mismatch(&resolved.slot, s, &facts.database) {
+                return Err(SourceError::Setup(e));
+            }
+            if let Some(pid) = s.active_pid {
+                return Err(SourceError::SlotInUse(setup::slot_in_use(&resolved.slot, pid)));
+            }
         }
         let gap = match (resume, slot.as_ref().and_then(|s| s.confirmed_flush)) {
             (Some(p), Some(confirmed)) => confirmed > p.lsn,
@@ -350,7 +358,14 @@ impl PostgresSource {
             database: facts.database,
             slot_confirmed,
             plan,
+            health: Health::default(),
         })
+    }
+
+    /// Publishes the phase (snapshotting, streaming) to `health`.
+    pub fn with_health(mut self, health: Health) -> Self {
+        self.health = health;
+        self
     }
 
     /// The database system identifier: LSNs only mean something on the same system.
@@ -378,6 +393,9 @@ impl PostgresSource {
     ) -> Result<StreamEnd, SourceError> {
         let mut state = SourceState::from_position(resume.as_ref().and_then(|p| p.source_state.as_ref()))?;
         let mut resume = resume;
+        let (problems_tx, problems) = mpsc::channel(1);
+        // Aborted when `run` returns, whichever way.
+        let _monitor = monitor::SlotMonitor::new(&self.resolved, problems_tx).spawn();
         match std::mem::replace(&mut self.plan, Plan::Stream) {
             Plan::Nothing => {
                 info!("the snapshot is complete already (snapshot = \"initial_only\"): nothing to do");
@@ -399,6 +417,7 @@ impl PostgresSource {
                         (e, Some(conn))
                     }
                 };
+                self.health.set_phase(Phase::Snapshotting);
                 let sizing = ChunkSizing {
                     rows_per_chunk: self.resolved.config.snapshot_chunk_rows,
                     max_chunks: MAX_CHUNKS_PER_TABLE,
@@ -433,9 +452,11 @@ impl PostgresSource {
                 });
             }
         }
-        self.stream(resume, state, endpos, out, acks, shutdown).await
+        self.stream(resume, state, endpos, out, acks, shutdown, problems)
+            .await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn stream(
         self,
         resume: Option<Position>,
@@ -444,6 +465,7 @@ impl PostgresSource {
         out: mpsc::Sender<Vec<SourceItem>>,
         acks: watch::Receiver<Position>,
         shutdown: watch::Receiver<bool>,
+        problems: mpsc::Receiver<SourceError>,
     ) -> Result<StreamEnd, SourceError> {
         let slot = &self.resolved.slot;
         if let (Some(resume), Some(confirmed)) = (&resume, self.slot_confirmed)
@@ -470,6 +492,7 @@ impl PostgresSource {
             .replication
             .start_logical_replication(slot, start, &options)
             .await?;
+        self.health.set_phase(Phase::Streaming);
         let skip_below = resume.as_ref().map_or(Lsn::ZERO, |p| p.lsn);
         let flushed = resume.as_ref().map_or(start, |p| p.lsn);
 
@@ -504,13 +527,22 @@ impl PostgresSource {
             acks,
             shutdown,
             status_interval: self.resolved.config.status_interval,
-            heartbeat_interval: self.resolved.config.heartbeat_interval.filter(|d| !d.is_zero()),
+            heartbeat_interval: Some(self.resolved.config.heartbeat_interval).filter(|d| !d.is_zero()),
+            heartbeat_records: self.resolved.config.heartbeat_records,
             endpos,
             received: start,
             flushed,
+            emitted: flushed,
+            problems,
         };
         streaming.run().await
     }
+}
+
+/// The slot as the server sees it now (`rivulet status`), or `None` when it does not exist.
+pub async fn current_slot(resolved: &ResolvedSource) -> Result<Option<setup::SlotFacts>, SourceError> {
+    let client = connect_sql(&resolved.connection).await?;
+    setup::find_slot(&client, &resolved.slot).await
 }
 
 async fn ensure_publication(

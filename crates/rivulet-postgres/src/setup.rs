@@ -337,11 +337,23 @@ pub fn slot_problem(name: &str, slot: &SlotFacts, database: &str) -> Option<Stri
              changes since its position are gone. Drop it with SELECT pg_drop_replication_slot({q}); and start over"
         ));
     }
-    if let Some(pid) = slot.active_pid {
-        return Some(format!(
-            "replication slot {q} is in use by another process (PID {pid}): stop that process (another Rivulet, \
-             Debezium, pg_recvlogical?) or choose another source.slot"
-        ));
-    }
-    None
+    slot.active_pid.map(|pid| slot_in_use(name, pid))
+}
+
+/// What is wrong with the slot apart from another process using it (the one problem that may
+/// go away by itself).
+pub fn slot_mismatch(name: &str, slot: &SlotFacts, database: &str) -> Option<String> {
+    let unused = SlotFacts {
+        active_pid: None,
+        ..slot.clone()
+    };
+    slot_problem(name, &unused, database)
+}
+
+pub fn slot_in_use(name: &str, pid: i32) -> String {
+    let q = quote_literal(name);
+    format!(
+        "replication slot {q} is in use by another process (PID {pid}): stop that process (another Rivulet, \
+         Debezium, pg_recvlogical?) or choose another source.slot"
+    )
 }

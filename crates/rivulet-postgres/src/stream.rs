@@ -11,10 +11,18 @@
 //! updates. A full channel (slow sink) stops the reading, not the status updates, so the server
 //! never times us out while we wait. The flush position sent to the server is only ever what
 //! the runtime acknowledged as durable: the one rule of correctness.
+//!
+//! Heartbeats keep an idle slot moving: when no change arrived for a `heartbeat_interval`, the
+//! position the server last said it has sent (keepalive `wal_end`: everything before it was
+//! decoded, and nothing in it was captured) goes to the runtime as a `Commit` without events.
+//! The runtime checkpoints it like any transaction, so the slot's confirmed position follows
+//! and the server recycles WAL written by tables outside the publication.
 
 use std::time::Duration;
 
 use rivulet_core::{Lsn, Position, SourceItem};
+use rivulet_metrics::metrics::{Counter, Gauge, counter, gauge};
+use rivulet_metrics::names;
 use rivulet_pgwire::{ReplicationMessage, ReplicationStream};
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
@@ -41,6 +49,14 @@ async fn next_heartbeat(heartbeat: &mut Option<tokio::time::Interval>) {
     }
 }
 
+/// Waits for a problem the slot monitor found, or forever.
+async fn next_problem(problems: &mut mpsc::Receiver<SourceError>) -> SourceError {
+    match problems.recv().await {
+        Some(e) => e,
+        None => std::future::pending().await,
+    }
+}
+
 fn now_us() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -58,13 +74,28 @@ pub(crate) struct StreamLoop {
     pub acks: watch::Receiver<Position>,
     pub shutdown: watch::Receiver<bool>,
     pub status_interval: Duration,
-    /// Heartbeat records this often, when set (Debezium's `heartbeat.interval.ms`).
+    /// Heartbeats this often, when set.
     pub heartbeat_interval: Option<Duration>,
+    /// A Debezium heartbeat record with every heartbeat.
+    pub heartbeat_records: bool,
     pub endpos: Option<Lsn>,
     /// The highest WAL position received.
     pub received: Lsn,
     /// The highest position the runtime reported durable.
     pub flushed: Lsn,
+    /// The highest position handed to the runtime (a commit's end, or an idle position).
+    pub emitted: Lsn,
+    /// Problems the slot monitor found (slot dropped or invalidated): they end the stream.
+    pub problems: mpsc::Receiver<SourceError>,
+}
+
+/// Metric handles, looked up once.
+struct Meters {
+    source_lsn: Gauge,
+    bytes: Counter,
+    heartbeats: Counter,
+    /// Payload bytes read since they were last added to `bytes`.
+    unreported_bytes: u64,
 }
 
 enum Wake {
@@ -73,6 +104,7 @@ enum Wake {
     AcksClosed,
     Tick,
     Heartbeat,
+    Problem(SourceError),
     Shutdown,
     /// Nothing is ready right now: a good moment to hand over the batch.
     Idle,
@@ -94,6 +126,14 @@ impl StreamLoop {
             // is how an idle stream learns it has nothing before --endpos.
             self.send_status(true).await?;
         }
+        let mut meters = Meters {
+            source_lsn: gauge!(names::SOURCE_LSN),
+            bytes: counter!(names::SOURCE_BYTES),
+            heartbeats: counter!(names::HEARTBEATS),
+            unreported_bytes: 0,
+        };
+        // Whether change data arrived since the last heartbeat: only a stream without any is idle.
+        let mut data_since_heartbeat = false;
         let end = loop {
             let wake = if batch.is_empty() {
                 tokio::select! {
@@ -102,6 +142,7 @@ impl StreamLoop {
                     r = self.acks.changed() => if r.is_ok() { Wake::Ack } else { Wake::AcksClosed },
                     _ = ticker.tick() => Wake::Tick,
                     () = next_heartbeat(&mut heartbeat) => Wake::Heartbeat,
+                    e = next_problem(&mut self.problems) => Wake::Problem(e),
                     m = self.stream.next() => Wake::Message(m?),
                 }
             } else {
@@ -111,25 +152,49 @@ impl StreamLoop {
                     r = self.acks.changed() => if r.is_ok() { Wake::Ack } else { Wake::AcksClosed },
                     _ = ticker.tick() => Wake::Tick,
                     () = next_heartbeat(&mut heartbeat) => Wake::Heartbeat,
+                    e = next_problem(&mut self.problems) => Wake::Problem(e),
                     m = self.stream.next() => Wake::Message(m?),
                     () = std::future::ready(()) => Wake::Idle,
                 }
             };
             match wake {
+                Wake::Problem(e) => return Err(e),
                 Wake::Shutdown => break StreamEnd::Shutdown,
                 Wake::AcksClosed => break StreamEnd::ConsumerGone,
                 Wake::Ack => {
                     self.flushed = self.acks.borrow_and_update().lsn;
                     self.send_status(false).await?;
                 }
-                Wake::Tick => self.send_status(self.endpos.is_some()).await?,
+                Wake::Tick => {
+                    meters.source_lsn.set(names::lsn_value(self.received.0));
+                    self.send_status(self.endpos.is_some()).await?;
+                }
                 Wake::Heartbeat => {
                     // Between transactions only: a heartbeat never splits one.
                     if !self.builder.in_transaction() {
-                        batch.push(self.builder.heartbeat(self.received, now_us()));
+                        let idle = !std::mem::take(&mut data_since_heartbeat);
+                        let now = now_us();
+                        if self.heartbeat_records {
+                            batch.push(self.builder.heartbeat(self.received, now));
+                        }
+                        if idle || self.heartbeat_records {
+                            // An idle stream is caught up: its commit time is now (so lag
+                            // stays small while nothing changes).
+                            let lsn = self.received.max(self.emitted);
+                            let position = self.builder.idle_position(lsn, idle.then_some(now));
+                            batch.push(SourceItem::Commit(position));
+                            self.emitted = lsn;
+                            meters.heartbeats.increment(1);
+                        }
+                        if idle {
+                            // Ask where the server's WAL is: the next heartbeat confirms it.
+                            self.send_status(true).await?;
+                        }
                     }
                 }
                 Wake::Idle => {
+                    meters.flush_bytes();
+                    meters.source_lsn.set(names::lsn_value(self.received.0));
                     if let Some(end) = self.hand_over(&mut batch, &mut ticker).await? {
                         break end;
                     }
@@ -158,6 +223,8 @@ impl StreamLoop {
                     data,
                 })) => {
                     self.received = self.received.max(wal_end).max(wal_start);
+                    data_since_heartbeat = true;
+                    meters.unreported_bytes += data.len() as u64;
                     let msg = rivulet_pgoutput::decode(data).map_err(|e| SourceError::Decode {
                         lsn: wal_start,
                         message: e.to_string(),
@@ -166,6 +233,9 @@ impl StreamLoop {
                         .builder
                         .apply(msg, wal_start, server_time_us, &mut self.catalog, &mut batch)
                         .await?;
+                    if let Progress::Completed { end } = progress {
+                        self.emitted = self.emitted.max(end);
+                    }
                     if let Some(endpos) = self.endpos {
                         match progress {
                             // A transaction committing at or after --endpos is not delivered.
@@ -176,18 +246,30 @@ impl StreamLoop {
                             _ => {}
                         }
                     }
-                    if batch.len() >= MAX_BATCH
-                        && let Some(end) = self.hand_over(&mut batch, &mut ticker).await?
-                    {
-                        break end;
+                    if batch.len() >= MAX_BATCH {
+                        meters.flush_bytes();
+                        if let Some(end) = self.hand_over(&mut batch, &mut ticker).await? {
+                            break end;
+                        }
                     }
                 }
             }
         };
+        meters.flush_bytes();
         debug!(?end, "streaming stopped");
         self.finish(batch, end).await
     }
+}
 
+impl Meters {
+    fn flush_bytes(&mut self) {
+        if self.unreported_bytes > 0 {
+            self.bytes.increment(std::mem::take(&mut self.unreported_bytes));
+        }
+    }
+}
+
+impl StreamLoop {
     /// Sends the batch to the runtime, waiting for room while still answering the server.
     async fn hand_over(
         &mut self,

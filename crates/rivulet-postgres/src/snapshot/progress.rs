@@ -1,12 +1,15 @@
 //! Snapshot progress for people: a bar per table on a terminal (rows done of the estimate,
 //! rows/s, ETA), and a log line every few seconds otherwise. The same counts go into the
-//! checkpoint (`TablePlan::rows_done`), so a resumed snapshot continues its numbers.
+//! checkpoint (`TablePlan::rows_done`), so a resumed snapshot continues its numbers, and into
+//! the `rivulet_snapshot_rows_done` / `_total` gauges.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rivulet_core::TableId;
+use rivulet_metrics::metrics::{Gauge, gauge};
+use rivulet_metrics::names;
 use tracing::info;
 
 const LOG_EVERY: Duration = Duration::from_secs(10);
@@ -28,6 +31,8 @@ struct Current {
     rows_at_start: u64,
     started: Instant,
     last_log: Instant,
+    done_gauge: Gauge,
+    total_gauge: Gauge,
 }
 
 impl Progress {
@@ -62,6 +67,10 @@ impl Progress {
         });
         info!(table = %id, estimated_rows = estimate, resumed_at = rows_done, "snapshotting table");
         let now = Instant::now();
+        let done_gauge = gauge!(names::SNAPSHOT_ROWS_DONE, "table" => id.to_string());
+        let total_gauge = gauge!(names::SNAPSHOT_ROWS_TOTAL, "table" => id.to_string());
+        done_gauge.set(rows_done as f64);
+        total_gauge.set(estimate.max(rows_done) as f64);
         self.current = Some(Current {
             id: id.clone(),
             bar,
@@ -70,6 +79,8 @@ impl Progress {
             rows_at_start: rows_done,
             started: now,
             last_log: now,
+            done_gauge,
+            total_gauge,
         });
     }
 
@@ -77,6 +88,10 @@ impl Progress {
         self.total_rows += n;
         let Some(c) = self.current.as_mut() else { return };
         c.rows += n;
+        c.done_gauge.set(c.rows as f64);
+        if c.rows > c.estimate {
+            c.total_gauge.set(c.rows as f64);
+        }
         if let Some(bar) = &c.bar {
             if c.rows > bar.length().unwrap_or(0) {
                 bar.set_length(c.rows);
@@ -99,6 +114,8 @@ impl Progress {
 
     pub fn finish_table(&mut self) {
         if let Some(c) = self.current.take() {
+            // Done: the estimate gives way to the count.
+            c.total_gauge.set(c.rows as f64);
             if let Some(bar) = c.bar {
                 bar.finish();
             }
