@@ -169,6 +169,15 @@ impl SinkContext {
                 "Kafka did not acknowledge a record for topic {topic} within message.timeout.ms ({code}); nothing \
                  after the last checkpoint is confirmed, a restart delivers it again"
             )),
+            // The broker lost the idempotent producer's sequence state (a broker restarted
+            // without it): this producer cannot go on, but a restart from the last checkpoint
+            // with a new one re-sends what was not confirmed — the at-least-once window.
+            RDKafkaErrorCode::OutOfOrderSequenceNumber
+            | RDKafkaErrorCode::UnknownProducerId
+            | RDKafkaErrorCode::InvalidProducerIdMapping => SinkError::transient(format!(
+                "Kafka lost this producer's sequence state for topic {topic} ({code}), as after a broker restart: \
+                 restarting from the last checkpoint (records after it may be delivered twice)"
+            )),
             code => SinkError::definite(format!("Kafka refused a record for topic {topic}: {code}")),
         }
     }
