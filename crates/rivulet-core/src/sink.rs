@@ -81,6 +81,11 @@ pub trait Sink: Send {
     /// Makes every event written so far durable. The runtime calls it only at transaction
     /// boundaries; `position` is the end of the last transaction written. Returns the state to
     /// record with `position` in the offsets store.
+    ///
+    /// `position` may move on with no event written since the last flush: an idle stream's
+    /// heartbeat (so the source can release WAL). A sink that stores its position with its data
+    /// must record it anyway, or its older position would win on restart and fall behind the
+    /// source's confirmed one.
     async fn flush(&mut self, position: &Position) -> Result<serde_json::Value, SinkError>;
 
     /// Releases resources at shutdown, after the final flush. Events written since that flush

@@ -217,7 +217,7 @@ impl ChangeBuilder {
                 commit_time_us,
                 ..
             } => {
-                let mut txn = self
+                let txn = self
                     .txn
                     .take()
                     .ok_or_else(|| decode_error(lsn, "COMMIT without BEGIN"))?;

@@ -13,8 +13,11 @@
 #![allow(clippy::print_stderr)]
 
 pub mod kafka;
+pub mod proxy;
+pub mod s3;
 
 pub use kafka::KafkaBroker;
+pub use s3::S3Server;
 
 use std::fs;
 use std::io::Write;

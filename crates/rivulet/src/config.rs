@@ -62,8 +62,20 @@ pub struct PipelineConfig {
     /// `[[transform]]` entries and `transform_errors` (or a Debezium configuration's column
     /// rules and SMTs): see docs/TRANSFORMS.md.
     pub transforms: rivulet_transform::TransformConfig,
+    /// `[metrics]`: the Prometheus and health endpoint (docs/OPERATIONS.md).
+    pub metrics: MetricsConfig,
 }
 
+/// `[metrics]`: where to serve `/metrics`, `/health/live` and `/health/ready` (off without it).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `host:port`, e.g. `127.0.0.1:9187` (`0.0.0.0:9187` for every interface).
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+// Built once per run: the size difference between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum SourceConfig {
     Postgres(PostgresSourceConfig),
@@ -74,8 +86,13 @@ pub enum SourceConfig {
 #[derive(Debug, Clone)]
 pub enum SinkConfig {
     Jsonl(JsonlSinkConfig),
+    Postgres(rivulet_sink_postgres::PostgresSinkConfig),
     #[cfg(feature = "kafka")]
     Kafka(rivulet_kafka::KafkaSinkConfig),
+    #[cfg(feature = "delta")]
+    Delta(rivulet_sink_delta::DeltaSinkConfig),
+    #[cfg(feature = "files")]
+    Files(rivulet_sink_files::FilesSinkConfig),
 }
 
 /// The section types this build knows, for error messages.
@@ -84,11 +101,20 @@ const SOURCE_TYPES: &str = if cfg!(feature = "kafka") {
 } else {
     "\"postgres\""
 };
-const SINK_TYPES: &str = if cfg!(feature = "kafka") {
-    "\"jsonl\", \"kafka\""
-} else {
-    "\"jsonl\""
-};
+/// The sink types this build knows, for error messages.
+fn sink_types() -> String {
+    let mut types = vec!["\"jsonl\"", "\"postgres\""];
+    for (on, name) in [
+        (cfg!(feature = "kafka"), "\"kafka\""),
+        (cfg!(feature = "delta"), "\"delta\""),
+        (cfg!(feature = "files"), "\"files\""),
+    ] {
+        if on {
+            types.push(name);
+        }
+    }
+    types.join(", ")
+}
 const OFFSETS_TYPES: &str = if cfg!(feature = "kafka") {
     "\"file\", \"kafka\""
 } else {
@@ -352,6 +378,8 @@ struct RawPipeline {
     /// record with a warning).
     #[serde(default)]
     transform_errors: rivulet_transform::ErrorTolerance,
+    #[serde(default)]
+    metrics: MetricsConfig,
 }
 
 /// Loads a pipeline file, applying `--set section.key=value` overrides and `${VAR}` substitution.
@@ -439,7 +467,20 @@ fn build(
         }
     };
     let sink = sink_section(raw.sink, ctx, overridden)?;
-    let offsets = offsets_section(raw.offsets.unwrap_or_default(), ctx, overridden)?;
+    let flush_interval_set = raw
+        .offsets
+        .as_ref()
+        .is_some_and(|o| o.contains_key("flush_interval"));
+    #[cfg_attr(not(feature = "files"), allow(unused_mut))]
+    let mut offsets = offsets_section(raw.offsets.unwrap_or_default(), ctx, overridden)?;
+    // A files-sink checkpoint closes and uploads every open file, so checkpoints follow the
+    // sink's max_interval unless the offsets say otherwise.
+    #[cfg(feature = "files")]
+    if let (SinkConfig::Files(f), false) = (&sink, flush_interval_set) {
+        offsets.flush_interval = f.max_interval;
+    }
+    #[cfg(not(feature = "files"))]
+    let _ = flush_interval_set;
     let mut transforms = rivulet_transform::TransformConfig::new(raw.transform);
     transforms.errors = raw.transform_errors;
     check_transforms(&transforms).map_err(|m| ctx.at(&["transform"], overridden, m))?;
@@ -450,6 +491,7 @@ fn build(
         format: raw.format,
         offsets,
         transforms,
+        metrics: raw.metrics,
     })
 }
 
@@ -468,13 +510,41 @@ fn sink_section(
 ) -> Result<SinkConfig, ConfigError> {
     Ok(match section_type(&sink, "sink", ctx, overridden)?.as_str() {
         "jsonl" => SinkConfig::Jsonl(typed_section(sink, "sink", ctx, overridden)?),
+        "postgres" => SinkConfig::Postgres(typed_section(sink, "sink", ctx, overridden)?),
         #[cfg(feature = "kafka")]
         "kafka" => SinkConfig::Kafka(typed_section(sink, "sink", ctx, overridden)?),
+        #[cfg(feature = "delta")]
+        "delta" => {
+            let c: rivulet_sink_delta::DeltaSinkConfig = typed_section(sink, "sink", ctx, overridden)?;
+            c.validate().map_err(|m| {
+                ctx.at(
+                    &["sink", "type"],
+                    overridden,
+                    format!("[sink] type = \"delta\": {m}"),
+                )
+            })?;
+            SinkConfig::Delta(c)
+        }
+        #[cfg(feature = "files")]
+        "files" => {
+            let c: rivulet_sink_files::FilesSinkConfig = typed_section(sink, "sink", ctx, overridden)?;
+            c.validate().map_err(|m| {
+                ctx.at(
+                    &["sink", "type"],
+                    overridden,
+                    format!("[sink] type = \"files\": {m}"),
+                )
+            })?;
+            SinkConfig::Files(c)
+        }
         other => {
             return Err(ctx.at(
                 &["sink", "type"],
                 overridden,
-                format!("unknown sink type \"{other}\": this build supports {SINK_TYPES}"),
+                format!(
+                    "unknown sink type \"{other}\": this build supports {}",
+                    sink_types()
+                ),
             ));
         }
     })
@@ -929,8 +999,17 @@ path = ".rivulet/shop.offsets"
         let e = err(&text, &[]);
         assert!(e.starts_with("p.toml:8: unknown key `source.slott`"), "{e}");
         assert!(e.contains("slot"), "{e}");
-        let e = err(&format!("{GOOD}\n[metrics]\nlisten = \"x\"\n"), &[]);
-        assert!(e.starts_with("p.toml:23: unknown key `metrics`"), "{e}");
+        let e = err(&format!("{GOOD}\n[monitoring]\nlisten = \"x\"\n"), &[]);
+        assert!(e.starts_with("p.toml:23: unknown key `monitoring`"), "{e}");
+        let e = err(&format!("{GOOD}\n[metrics]\nlisten = \"localhost\"\n"), &[]);
+        assert!(e.starts_with("p.toml:24: `metrics.listen`"), "{e}");
+        let c = parse(
+            "p.toml",
+            &format!("{GOOD}\n[metrics]\nlisten = \"127.0.0.1:9187\"\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.metrics.listen, Some("127.0.0.1:9187".parse().unwrap()));
         let e = err(&GOOD.replace("tombstones_on_delete", "tombstones"), &[]);
         assert!(e.starts_with("p.toml:14: unknown key `format.tombstones`"), "{e}");
     }
@@ -1023,5 +1102,24 @@ path = ".rivulet/shop.offsets"
         let j = jsonl(&c);
         assert_eq!(j.path, "out/x.jsonl");
         assert_eq!(expand("a$${B}c$d").unwrap(), "a${B}c$d");
+    }
+
+    #[cfg(feature = "files")]
+    #[test]
+    fn files_sink_checkpoints_follow_max_interval_unless_set() {
+        let files = "type = \"files\"\nurl = \"s3://lake/RAW\"\nformat = \"csv\"\nmax_interval = \"30s\"";
+        let text = GOOD.replace("type = \"jsonl\"\npath = \"changes.jsonl\"", files);
+        let c = parse("p.toml", &text, &[]).unwrap();
+        assert!(matches!(&c.sink, SinkConfig::Files(f) if f.url == "s3://lake/RAW"));
+        assert_eq!(c.offsets.flush_interval, Duration::from_secs(30));
+        let c = parse("p.toml", &text, &["offsets.flush_interval=\"5s\"".into()]).unwrap();
+        assert_eq!(c.offsets.flush_interval, Duration::from_secs(5));
+        let e = err(
+            &text.replace("format = \"csv\"", "format = \"csv\"\ncompression = \"zstd\""),
+            &[],
+        );
+        assert!(e.contains("Parquet only"), "{e}");
+        let e = err(&text.replace("format = \"csv\"", "format = \"orc\""), &[]);
+        assert!(e.contains("orc"), "{e}");
     }
 }

@@ -351,10 +351,6 @@ const UNSUPPORTED: &[(&str, &str)] = &[
         "notifications are not supported: watch the log and /metrics",
     ),
     (
-        "heartbeat.action.query",
-        "not supported yet: heartbeats (heartbeat.interval.ms) still keep the slot moving",
-    ),
-    (
         "replica.identity.autoset.values",
         "set REPLICA IDENTITY with ALTER TABLE before starting",
     ),
@@ -675,6 +671,10 @@ fn translate(
     );
     if let Some(ms) = p.take_u64("heartbeat.interval.ms")?.filter(|ms| *ms > 0) {
         source.insert("heartbeat_interval".into(), tstr(format!("{ms}ms")));
+        source.insert("heartbeat_records".into(), toml::Value::Boolean(true));
+    }
+    if let Some(query) = p.take("heartbeat.action.query") {
+        source.insert("heartbeat_query".into(), tstr(query));
     }
     if let Some(ms) = p.take_u64("status.update.interval.ms")? {
         source.insert("status_interval".into(), tstr(format!("{}ms", ms.max(1))));

@@ -4,12 +4,19 @@
 //! ```text
 //!  rivulet run   --config F ─▶ config::load ─▶ pipeline::run ─▶ summary, exit 0 on SIGINT/SIGTERM
 //!  rivulet check --config F ─▶ config::load ─▶ rivulet_postgres::check ─▶ findings, exit 1 if blocked
+//!  rivulet status --config F ─▶ slot + offsets + the running process's /metrics ─▶ table or JSON
 //! ```
+//!
+//! With `[metrics] listen`, `run` serves `/metrics` and `/health/*` (rivulet-metrics) from
+//! before the source connects until the process exits.
 
 mod config;
 mod debezium_config;
+#[cfg(feature = "delta")]
+mod delta_cmd;
 mod offsets;
 mod pipeline;
+mod status;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -37,6 +44,16 @@ struct Cli {
     /// Log filter (also RUST_LOG), e.g. `debug` or `rivulet=debug,info`.
     #[arg(long, global = true, default_value = "info", env = "RIVULET_LOG")]
     log: String,
+    /// Log lines for people (`human`, colours on a terminal) or one JSON object per line
+    /// (`json`, for log collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human, env = "RIVULET_LOG_FORMAT")]
+    log_format: LogFormat,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -53,6 +70,21 @@ enum Command {
     Check {
         #[command(flatten)]
         pipeline: PipelineArgs,
+    },
+    /// Show the pipeline's state: slot, confirmed position, retained WAL, lag, last event,
+    /// events per table (from a running process's [metrics] endpoint).
+    Status {
+        #[command(flatten)]
+        pipeline: PipelineArgs,
+        /// Print one JSON object instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delta Lake housekeeping for a `[sink] type = "delta"` pipeline: optimize, vacuum.
+    #[cfg(feature = "delta")]
+    Delta {
+        #[command(subcommand)]
+        action: delta_cmd::DeltaAction,
     },
 }
 
@@ -111,12 +143,14 @@ fn fail(message: &str) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = std::env::var("RUST_LOG").unwrap_or_else(|_| cli.log.clone());
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()))
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .init();
+        .with_target(false);
+    match cli.log_format {
+        LogFormat::Human => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -132,6 +166,12 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run { pipeline, endpos } => run(pipeline, endpos).await,
             Command::Check { pipeline } => check(pipeline).await,
+            Command::Status { pipeline, json } => match pipeline.load() {
+                Ok(config) => status::status(&config, json).await,
+                Err(code) => code,
+            },
+            #[cfg(feature = "delta")]
+            Command::Delta { action } => delta_cmd::run(action).await,
         }
     })
 }
@@ -144,7 +184,20 @@ async fn run(args: PipelineArgs, endpos: Option<Lsn>) -> ExitCode {
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     tokio::spawn(watch_signals(shutdown_tx));
     info!(pipeline = %config.name, version = env!("CARGO_PKG_VERSION"), "starting");
-    match pipeline::run(&config, pipeline::RunOptions { endpos }, shutdown_rx).await {
+    let health = rivulet_metrics::Health::default();
+    if let Some(addr) = config.metrics.listen {
+        match rivulet_metrics::server::MetricsServer::bind(addr, &config.name, health.clone()).await {
+            Ok(server) => {
+                tokio::spawn(server.serve());
+            }
+            Err(e) => {
+                fail(&e.to_string());
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let options = pipeline::RunOptions { endpos, health };
+    match pipeline::run(&config, options, shutdown_rx).await {
         Ok(summary) => {
             let why = match summary.end {
                 StreamEnd::Shutdown => "shutdown requested",

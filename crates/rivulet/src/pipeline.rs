@@ -11,9 +11,18 @@
 //! offsets) what an ack told it, and an ack is only sent after the sink made everything up to it
 //! durable and the offsets store recorded it. Checkpoints happen only at transaction
 //! boundaries, and never while events of an unfinished transaction have been written.
+//!
+//! [`run`] supervises: a transient failure (the source's server restarted, a TCP connection
+//! cut, a sink's broker away) ends the attempt after checkpointing what is complete, and a new
+//! attempt starts from the offsets after an exponential backoff with jitter — the same path as
+//! a restart after a crash, so nothing is lost or duplicated. Only the first connection fails
+//! fast: a pipeline that never ran reports a bad URL at once instead of retrying it forever.
 
 use std::collections::HashMap;
 use std::time::Duration;
+
+use rivulet_metrics::metrics::{Counter, Histogram, counter, gauge, histogram};
+use rivulet_metrics::{Health, Phase, names};
 
 use rivulet_core::{
     ChangeEvent, Lsn, OffsetStore, OffsetsError, Op, Position, Sink, SinkError, SourceEnd, SourceItem,
@@ -24,7 +33,7 @@ use rivulet_postgres::{PostgresSource, ResolvedSource, SourceError};
 use rivulet_sink_jsonl::JsonlSink;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::{OffsetsBackend, PipelineConfig, SinkConfig, SourceConfig};
 use crate::offsets::{FileOffsetStore, checkpoint};
@@ -50,12 +59,56 @@ pub enum PipelineError {
     Kafka(#[from] rivulet_kafka::KafkaError),
     #[error("{0}")]
     Setup(String),
+    /// The source's server ended the stream without being asked: it is shutting down or
+    /// restarting (PostgreSQL's walsender ends a fast shutdown cleanly).
+    #[error("the source server ended replication (shutting down or restarting?)")]
+    ServerEnded,
 }
 
 #[derive(Debug, Default, Clone)]
 pub struct RunOptions {
     /// Stop once every transaction committed before this position is delivered.
     pub endpos: Option<Lsn>,
+    /// Where the pipeline's phase is published for `/health/ready`.
+    pub health: Health,
+}
+
+/// Backoff between restarts after a transient error: doubling from the first delay up to the
+/// cap, each delay drawn at random from its upper half so restarted pipelines do not stampede a
+/// recovering server together.
+const RESTART_FIRST_DELAY: Duration = Duration::from_millis(500);
+const RESTART_MAX_DELAY: Duration = Duration::from_secs(30);
+
+impl PipelineError {
+    /// Whether a new attempt may succeed without anyone changing anything.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            PipelineError::Source(e) => e.is_transient(),
+            PipelineError::Sink(_, e) => e.kind == rivulet_core::ErrorKind::Transient,
+            PipelineError::ServerEnded => true,
+            #[cfg(feature = "kafka")]
+            PipelineError::Kafka(e) => e.is_transient(),
+            PipelineError::Config(_) | PipelineError::Offsets(_) | PipelineError::Setup(_) => false,
+        }
+    }
+
+    /// The `kind` label of `rivulet_errors_total`.
+    fn metric_kind(&self) -> &'static str {
+        let transient = self.is_transient();
+        match (self, transient) {
+            (PipelineError::Source(_) | PipelineError::ServerEnded, true) => "source_transient",
+            (PipelineError::Source(_) | PipelineError::ServerEnded, false) => "source",
+            (PipelineError::Sink(..), true) => "sink_transient",
+            (PipelineError::Sink(..), false) => "sink",
+            #[cfg(feature = "kafka")]
+            (PipelineError::Kafka(_), true) => "source_transient",
+            #[cfg(feature = "kafka")]
+            (PipelineError::Kafka(_), false) => "source",
+            (PipelineError::Offsets(_), _) => "offsets",
+            (PipelineError::Config(_), _) => "config",
+            (PipelineError::Setup(_), _) => "setup",
+        }
+    }
 }
 
 /// What a run delivered.
@@ -110,7 +163,7 @@ impl SourceRunner {
     }
 }
 
-async fn offset_store(config: &PipelineConfig) -> Result<Box<dyn OffsetStore>, PipelineError> {
+pub(crate) async fn offset_store(config: &PipelineConfig) -> Result<Box<dyn OffsetStore>, PipelineError> {
     Ok(match &config.offsets.store {
         OffsetsBackend::File(_) => Box::new(FileOffsetStore::new(
             config.offsets_path().unwrap_or_else(|| ".rivulet/offsets".into()),
@@ -123,19 +176,119 @@ async fn offset_store(config: &PipelineConfig) -> Result<Box<dyn OffsetStore>, P
 fn sink(config: &PipelineConfig, encoder: Box<dyn RecordEncoder>) -> Result<Box<dyn Sink>, PipelineError> {
     Ok(match &config.sink {
         SinkConfig::Jsonl(c) => Box::new(JsonlSink::new(c, encoder)),
+        // Writes rows, not Debezium records: the encoder (and record transforms) do not apply.
+        SinkConfig::Postgres(c) => Box::new(
+            rivulet_sink_postgres::PostgresSink::new(c, &config.name)
+                .map_err(|e| PipelineError::Sink("postgres", e))?,
+        ),
         #[cfg(feature = "kafka")]
         SinkConfig::Kafka(c) => Box::new(
             rivulet_kafka::KafkaSink::new(c, encoder, &config.name)
                 .map_err(|e| PipelineError::Sink("kafka", e))?,
         ),
+        // Writes rows, not Debezium records: the encoder (and record transforms) do not apply.
+        #[cfg(feature = "delta")]
+        SinkConfig::Delta(c) => Box::new(
+            rivulet_sink_delta::DeltaSink::new(c, &config.name)
+                .map_err(|e| PipelineError::Sink("delta", e))?,
+        ),
+        // Writes rows, not Debezium records: the encoder (and record transforms) do not apply.
+        #[cfg(feature = "files")]
+        SinkConfig::Files(c) => {
+            Box::new(rivulet_sink_files::FilesSink::new(c).map_err(|e| PipelineError::Sink("files", e))?)
+        }
     })
 }
 
+/// Runs the pipeline until it ends (shutdown, `--endpos`, a definite error), restarting it
+/// after transient errors once it has connected.
 pub async fn run(
     config: &PipelineConfig,
     options: RunOptions,
-    shutdown: watch::Receiver<bool>,
+    mut shutdown: watch::Receiver<bool>,
 ) -> Result<RunSummary, PipelineError> {
+    let health = options.health.clone();
+    let mut attempt = Attempt::default();
+    let mut delay = RESTART_FIRST_DELAY;
+    loop {
+        let result = match run_once(config, &options, shutdown.clone(), &mut attempt).await {
+            Ok(SourceEnd::ServerEnded) => Err(PipelineError::ServerEnded),
+            other => other,
+        };
+        let e = match result {
+            Ok(end) => {
+                health.set_phase(Phase::Stopping);
+                return Ok(RunSummary {
+                    end,
+                    events: attempt.stats.events,
+                    transactions: attempt.stats.transactions,
+                    by_table: attempt.stats.sorted(),
+                    position: attempt.last_commit,
+                });
+            }
+            Err(e) => e,
+        };
+        counter!(names::ERRORS, "kind" => e.metric_kind()).increment(1);
+        if !attempt.ever_connected || !e.is_transient() || *shutdown.borrow() {
+            health.set_phase(Phase::Stopping);
+            return Err(e);
+        }
+        if attempt.connected {
+            // It ran since the last failure: a new outage, logged once.
+            delay = RESTART_FIRST_DELAY;
+            warn!("{e}: restarting from the last checkpoint, retrying with backoff until it works");
+        } else {
+            debug!("still failing: {e}");
+        }
+        attempt.restarting = true;
+        health.set_phase(Phase::Reconnecting(e.to_string()));
+        counter!(names::RESTARTS).increment(1);
+        let wait = jittered(delay);
+        delay = (delay * 2).min(RESTART_MAX_DELAY);
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => {
+                health.set_phase(Phase::Stopping);
+                info!("shutdown requested while reconnecting");
+                return Ok(RunSummary {
+                    end: SourceEnd::Shutdown,
+                    events: attempt.stats.events,
+                    transactions: attempt.stats.transactions,
+                    by_table: attempt.stats.sorted(),
+                    position: attempt.last_commit,
+                });
+            }
+        }
+    }
+}
+
+/// A delay drawn uniformly from [delay/2, delay].
+fn jittered(delay: Duration) -> Duration {
+    delay / 2 + delay.mul_f64(fastrand::f64() / 2.0)
+}
+
+/// What survives from one attempt to the next.
+#[derive(Default)]
+struct Attempt {
+    stats: Stats,
+    last_commit: Option<Position>,
+    /// The source connected in some attempt: from then on transient errors are retried.
+    ever_connected: bool,
+    /// The source connected in the latest attempt.
+    connected: bool,
+    /// The latest attempt is a restart after a failure.
+    restarting: bool,
+}
+
+async fn run_once(
+    config: &PipelineConfig,
+    options: &RunOptions,
+    shutdown: watch::Receiver<bool>,
+    attempt: &mut Attempt,
+) -> Result<SourceEnd, PipelineError> {
+    attempt.connected = false;
+    let health = options.health.clone();
+    health.set_phase(Phase::Starting);
     // Settings that can be checked without a server, before anything is touched.
     let (resolved, topic_prefix, database, transaction_metadata) = match &config.source {
         SourceConfig::Postgres(source_config) => {
@@ -176,6 +329,21 @@ pub async fn run(
     for w in &config.transforms.warnings {
         warn!("{w}");
     }
+    if matches!(config.sink, SinkConfig::Postgres(_)) && !transforms.records.is_empty() {
+        return Err(PipelineError::Config(
+            "the postgres sink writes rows, not Debezium records, so record transforms (SMTs, column rules on \
+             encoded records) cannot apply: remove the [[transform]] entries, or use another sink"
+                .into(),
+        ));
+    }
+    #[cfg(feature = "delta")]
+    if matches!(config.sink, SinkConfig::Delta(_)) && !transforms.records.is_empty() {
+        return Err(PipelineError::Config(
+            "the delta sink writes rows, not Debezium records, so record transforms (SMTs, column rules on \
+             encoded records) cannot apply: remove the [[transform]] entries, or use another sink"
+                .into(),
+        ));
+    }
     let encoder: Box<dyn RecordEncoder> = transforms.records.wrap(Box::new(DebeziumEncoder::new(settings)));
     let mut sink = sink(config, encoder)?;
     let sink_name = sink.name();
@@ -184,10 +352,23 @@ pub async fn run(
         .open(checkpoint_found.as_ref().map(|c| c.sink.clone()))
         .await
         .map_err(|e| PipelineError::Sink(sink_name, e))?;
-    let resume = sink_position.or_else(|| checkpoint_found.as_ref().map(|c| c.position.clone()));
+    let resume = match (
+        sink_position,
+        checkpoint_found.as_ref().map(|c| c.position.clone()),
+    ) {
+        // The offsets store only records a position after the sink acknowledged flushing up to
+        // it, so a later checkpoint than the sink's own record means the flushes in between had
+        // nothing to write (heartbeats moving an idle slot): resuming from the sink's older
+        // position would find the slot past it.
+        (Some(own), Some(checkpoint)) if checkpoint.lsn > own.lsn => Some(checkpoint),
+        (Some(own), _) => Some(own),
+        (None, checkpoint) => checkpoint,
+    };
     let source = match (&config.source, resolved) {
         (SourceConfig::Postgres(_), Some(resolved)) => SourceRunner::Postgres(Box::new(
-            PostgresSource::connect(resolved, resume.as_ref()).await?,
+            PostgresSource::connect(resolved, resume.as_ref())
+                .await?
+                .with_health(health.clone()),
         )),
         #[cfg(feature = "kafka")]
         (SourceConfig::Kafka(c), _) => {
@@ -211,6 +392,11 @@ pub async fn run(
             info!(old = %cp.source_detail, new = %source.source_detail(), "the source changed since the last checkpoint; resuming by position");
         }
     }
+    attempt.connected = true;
+    attempt.ever_connected = true;
+    if std::mem::take(&mut attempt.restarting) {
+        info!("reconnected: resuming from the last checkpoint");
+    }
     match &resume {
         Some(p) => {
             info!(position = %p.lsn, offsets = %store.describe(), "resuming after the last checkpoint");
@@ -222,6 +408,11 @@ pub async fn run(
     let (ack_tx, ack_rx) = watch::channel(resume.clone().unwrap_or_default());
     let source_id = source.source_id().to_string();
     let source_detail = source.source_detail().to_string();
+    // The PostgreSQL source reports its own phase (snapshotting, streaming).
+    #[cfg(feature = "kafka")]
+    if matches!(source, SourceRunner::Kafka(_)) {
+        health.set_phase(Phase::Streaming);
+    }
     let source_task = tokio::spawn(source.run(resume.clone(), options.endpos, tx, ack_rx, shutdown));
 
     let mut delivery = Delivery {
@@ -238,17 +429,25 @@ pub async fn run(
         last_commit: resume.clone(),
         unflushed: false,
         in_transaction: false,
+        events_since_commit: 0,
         last_flush: Instant::now(),
-        stats: Stats::default(),
+        stats: std::mem::take(&mut attempt.stats),
+        health,
+        meters: Meters::new(),
     };
     let delivered = delivery.run(rx).await;
     let close = delivery.sink.close().await;
     let Delivery {
         acks,
-        stats,
+        mut stats,
         last_commit,
         ..
     } = delivery;
+    stats.publish();
+    attempt.stats = stats;
+    if last_commit.is_some() {
+        attempt.last_commit = last_commit;
+    }
     // Dropping the ack sender tells the source that the last ack has been sent.
     drop(acks);
     let streamed = source_task
@@ -258,13 +457,7 @@ pub async fn run(
     delivered.map_err(|e| PipelineError::Sink(sink_name, e))?;
     let end = streamed?;
     close.map_err(|e| PipelineError::Sink(sink_name, e))?;
-    Ok(RunSummary {
-        end,
-        events: stats.events,
-        transactions: stats.transactions,
-        by_table: stats.sorted(),
-        position: last_commit,
-    })
+    Ok(end)
 }
 
 struct Delivery {
@@ -286,8 +479,41 @@ struct Delivery {
     unflushed: bool,
     /// Events after the last commit were handed to the sink: no checkpoint until the next commit.
     in_transaction: bool,
+    /// Events since the last commit; none means the commit only moves the position (an idle
+    /// stream's heartbeat), which is no transaction.
+    events_since_commit: u64,
     last_flush: Instant,
     stats: Stats,
+    health: Health,
+    meters: Meters,
+}
+
+/// Metric handles, looked up once: recording is then an atomic add (a no-op without
+/// `[metrics]`).
+struct Meters {
+    batches: Counter,
+    batch_size: Histogram,
+    write_seconds: Histogram,
+    flush_seconds: Histogram,
+    checkpoints: Counter,
+    commit_to_delivery: Histogram,
+    last_event: rivulet_metrics::metrics::Gauge,
+    confirmed: rivulet_metrics::metrics::Gauge,
+}
+
+impl Meters {
+    fn new() -> Self {
+        Meters {
+            batches: counter!(names::BATCHES),
+            batch_size: histogram!(names::BATCH_SIZE),
+            write_seconds: histogram!(names::SINK_WRITE_SECONDS),
+            flush_seconds: histogram!(names::SINK_FLUSH_SECONDS),
+            checkpoints: counter!(names::CHECKPOINTS),
+            commit_to_delivery: histogram!(names::COMMIT_TO_DELIVERY_SECONDS),
+            last_event: gauge!(names::LAST_EVENT_TIMESTAMP),
+            confirmed: gauge!(names::CONFIRMED_FLUSH_LSN),
+        }
+    }
 }
 
 impl Delivery {
@@ -334,6 +560,7 @@ impl Delivery {
                     self.stats.count(&event);
                     self.pending.push(event);
                     self.in_transaction = true;
+                    self.events_since_commit += 1;
                     if self.pending.len() >= WRITE_BATCH {
                         self.write_pending().await?;
                     }
@@ -341,7 +568,27 @@ impl Delivery {
                 SourceItem::Commit(position) => {
                     self.write_pending().await?;
                     self.in_transaction = false;
-                    self.stats.transactions += 1;
+                    if let Some(t) = position.commit_time_us {
+                        self.health.delivered(t);
+                        self.meters.last_event.set(t as f64 / 1e6);
+                        if self.events_since_commit > 0 {
+                            let now = rivulet_metrics::health::now_us();
+                            self.meters
+                                .commit_to_delivery
+                                .record(now.saturating_sub(t).max(0) as f64 / 1e6);
+                        }
+                    }
+                    if std::mem::take(&mut self.events_since_commit) > 0 {
+                        self.stats.transactions += 1;
+                    } else if self
+                        .last_commit
+                        .as_ref()
+                        .is_some_and(|c| c.lsn == position.lsn && c.source_state == position.source_state)
+                    {
+                        // A heartbeat of a stream with nothing new: it only refreshed the lag
+                        // (an empty snapshot chunk still moves the source state, so it stays).
+                        continue;
+                    }
                     self.last_commit = Some(position);
                     self.unflushed = true;
                     if self.last_flush.elapsed() >= self.flush_interval {
@@ -352,12 +599,18 @@ impl Delivery {
         }
         // Hand over the start of an unfinished transaction too, so memory stays bounded
         // however large the transaction.
-        self.write_pending().await
+        self.write_pending().await?;
+        self.stats.publish_now_and_then();
+        Ok(())
     }
 
     async fn write_pending(&mut self) -> Result<(), SinkError> {
         if !self.pending.is_empty() {
+            let started = Instant::now();
             self.sink.write(&self.pending).await?;
+            self.meters.write_seconds.record(started.elapsed().as_secs_f64());
+            self.meters.batches.increment(1);
+            self.meters.batch_size.record(self.pending.len() as f64);
             self.pending.clear();
             if let Some(e) = self.failures.take() {
                 return Err(SinkError::definite(format!("a transform failed: {e}")));
@@ -370,7 +623,9 @@ impl Delivery {
         let Some(position) = self.last_commit.clone() else {
             return Ok(());
         };
+        let started = Instant::now();
         let state = self.sink.flush(&position).await?;
+        self.meters.flush_seconds.record(started.elapsed().as_secs_f64());
         let cp = checkpoint(
             &self.pipeline,
             &self.source_id,
@@ -383,6 +638,8 @@ impl Delivery {
             .await
             .map_err(|e| SinkError::definite(e.to_string()))?;
         // Only now may the source confirm it.
+        self.meters.checkpoints.increment(1);
+        self.meters.confirmed.set(names::lsn_value(position.lsn.0));
         let _ = self.acks.send(position);
         self.unflushed = false;
         self.last_flush = Instant::now();
@@ -399,9 +656,55 @@ struct Stats {
     by_table: HashMap<TableId, HashMap<Op, u64>>,
     /// Messages and forwarded tombstones, which belong to no table.
     untabled: HashMap<Op, u64>,
+    /// `rivulet_events_total` per (table, op) and the count it has been told, so publishing
+    /// (a few times a second, not per event) adds only the difference.
+    published: HashMap<(Option<TableId>, Op), (Counter, u64)>,
+    transactions_counter: Option<(Counter, u64)>,
+    last_publish: Option<Instant>,
 }
 
+/// How often event counts reach the metrics: per-event overhead stays a hash-map increment.
+const PUBLISH_EVERY: Duration = Duration::from_millis(200);
+
 impl Stats {
+    fn publish_now_and_then(&mut self) {
+        if self.last_publish.is_none_or(|t| t.elapsed() >= PUBLISH_EVERY) {
+            self.publish();
+        }
+    }
+
+    /// Adds what was counted since the last call to the event counters.
+    fn publish(&mut self) {
+        self.last_publish = Some(Instant::now());
+        let tabled = self
+            .by_table
+            .iter()
+            .flat_map(|(id, ops)| ops.iter().map(move |(op, n)| (Some(id), *op, *n)));
+        let untabled = self.untabled.iter().map(|(op, n)| (None, *op, *n));
+        for (table, op, n) in tabled.chain(untabled) {
+            let key = (table.cloned(), op);
+            let (counter, told) = match self.published.get_mut(&key) {
+                Some(entry) => entry,
+                None => {
+                    let label = table.map_or_else(|| "(none)".to_string(), ToString::to_string);
+                    let c = counter!(names::EVENTS, "table" => label, "op" => op.code());
+                    self.published.entry(key).or_insert((c, 0))
+                }
+            };
+            if n > *told {
+                counter.increment(n - *told);
+                *told = n;
+            }
+        }
+        let (counter, told) = self
+            .transactions_counter
+            .get_or_insert_with(|| (counter!(names::TRANSACTIONS), 0));
+        if self.transactions > *told {
+            counter.increment(self.transactions - *told);
+            *told = self.transactions;
+        }
+    }
+
     fn count(&mut self, event: &ChangeEvent) {
         self.events += 1;
         let counts = match event.table() {

@@ -243,7 +243,10 @@ fn every_case_has_a_test_and_a_recorded_oracle() {
             let name = path.file_stem().unwrap().to_str().unwrap().to_string();
             // Cases for connector properties only `rivulet run --debezium` takes (column rules,
             // transaction ids) run in conformance/run-all.sh alone, against live Debezium.
-            if std::fs::read_to_string(&path).unwrap().contains("\n-- @strict-only") {
+            if std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("\n-- @strict-only")
+            {
                 continue;
             }
             assert!(

@@ -236,7 +236,10 @@ fn a_properties_file_with_overrides_and_transaction_metadata() {
     // Debezium's ids are "<xid>:<lsn at the record>": same xid, BEGIN at the first event's LSN.
     let xid = |v: &serde_json::Value| v["id"].as_str().unwrap().split(':').next().unwrap().to_string();
     assert_eq!(xid(begin), xid(end));
-    assert_eq!(begin["id"], format!("{}:{}", xid(begin), records[1]["value"]["source"]["lsn"]));
+    assert_eq!(
+        begin["id"],
+        format!("{}:{}", xid(begin), records[1]["value"]["source"]["lsn"])
+    );
     assert_eq!(end["event_count"], 3);
     assert_eq!(
         end["data_collections"],

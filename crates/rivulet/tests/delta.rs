@@ -310,3 +310,52 @@ fn append_mode_partitions_and_housekeeping() {
     .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Heartbeats move an idle slot past the Delta tables' own recorded position (nothing to
+/// commit, only WAL of other tables): a restart must resume from the later checkpoint instead
+/// of refusing because the slot moved past the sink's position.
+#[test]
+fn a_restart_after_heartbeats_moved_an_idle_slot_resumes() {
+    let pg = PgCluster::start();
+    pg.psql_script(
+        "CREATE TABLE public.kv (id int PRIMARY KEY, v int NOT NULL);
+         CREATE TABLE public.noise (id bigserial PRIMARY KEY, pad text);",
+    );
+    let dir = scratch();
+    let config = pipeline(
+        &pg,
+        dir.path(),
+        "idle",
+        &["public.kv"],
+        "heartbeat_interval = \"200ms\"",
+        "",
+    );
+    run_to_end(&pg, &config, &[]);
+    pg.psql("INSERT INTO kv VALUES (1, 1)");
+    run_to_end(&pg, &config, &[]);
+
+    // Idle for the pipeline: only WAL of a table outside the publication.
+    let mut child = spawn_run(&config, &[]);
+    pg.psql("INSERT INTO noise (pad) SELECT repeat('x', 200) FROM generate_series(1, 20000)");
+    let target = pg.current_lsn();
+    wait_for(
+        "the slot to move past the idle WAL",
+        Duration::from_secs(120),
+        || {
+            pg.psql(&format!(
+            "SELECT confirmed_flush_lsn >= '{target}' FROM pg_replication_slots WHERE slot_name = 'rivulet_idle'"
+        ))
+        .trim()
+            == "t"
+        },
+    );
+    signal(&child, "TERM");
+    assert!(child.wait().unwrap().success(), "a clean stop");
+
+    pg.psql("INSERT INTO kv VALUES (2, 2)");
+    run_to_end(&pg, &config, &[]);
+    let summary = check(&dir.path().join("lake/public.kv"), "id", &["v"], "lake");
+    let (count, checksum) = source_summary(&pg, "id || ':' || v", "public.kv", "id");
+    assert_eq!(summary["rows"], count, "{summary}");
+    assert_eq!(summary["checksum"], checksum.as_str(), "{summary}");
+}
