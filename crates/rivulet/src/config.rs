@@ -95,6 +95,23 @@ pub enum SinkConfig {
     Files(rivulet_sink_files::FilesSinkConfig),
 }
 
+impl SinkConfig {
+    /// The `type` of a sink that writes rows (its own tables or files) rather than encoded
+    /// Debezium records, so that record transforms cannot apply to it; `None` for record sinks.
+    pub fn row_sink_type(&self) -> Option<&'static str> {
+        match self {
+            SinkConfig::Jsonl(_) => None,
+            #[cfg(feature = "kafka")]
+            SinkConfig::Kafka(_) => None,
+            SinkConfig::Postgres(_) => Some("postgres"),
+            #[cfg(feature = "delta")]
+            SinkConfig::Delta(_) => Some("delta"),
+            #[cfg(feature = "files")]
+            SinkConfig::Files(_) => Some("files"),
+        }
+    }
+}
+
 /// The section types this build knows, for error messages.
 const SOURCE_TYPES: &str = if cfg!(feature = "kafka") {
     "\"postgres\", \"kafka\""

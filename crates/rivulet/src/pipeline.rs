@@ -176,7 +176,7 @@ pub(crate) async fn offset_store(config: &PipelineConfig) -> Result<Box<dyn Offs
 fn sink(config: &PipelineConfig, encoder: Box<dyn RecordEncoder>) -> Result<Box<dyn Sink>, PipelineError> {
     Ok(match &config.sink {
         SinkConfig::Jsonl(c) => Box::new(JsonlSink::new(c, encoder)),
-        // Writes rows, not Debezium records: the encoder (and record transforms) do not apply.
+        // Row sinks (`SinkConfig::row_sink_type`): the encoder does not apply.
         SinkConfig::Postgres(c) => Box::new(
             rivulet_sink_postgres::PostgresSink::new(c, &config.name)
                 .map_err(|e| PipelineError::Sink("postgres", e))?,
@@ -186,13 +186,11 @@ fn sink(config: &PipelineConfig, encoder: Box<dyn RecordEncoder>) -> Result<Box<
             rivulet_kafka::KafkaSink::new(c, encoder, &config.name)
                 .map_err(|e| PipelineError::Sink("kafka", e))?,
         ),
-        // Writes rows, not Debezium records: the encoder (and record transforms) do not apply.
         #[cfg(feature = "delta")]
         SinkConfig::Delta(c) => Box::new(
             rivulet_sink_delta::DeltaSink::new(c, &config.name)
                 .map_err(|e| PipelineError::Sink("delta", e))?,
         ),
-        // Writes rows, not Debezium records: the encoder (and record transforms) do not apply.
         #[cfg(feature = "files")]
         SinkConfig::Files(c) => {
             Box::new(rivulet_sink_files::FilesSink::new(c).map_err(|e| PipelineError::Sink("files", e))?)
@@ -329,20 +327,13 @@ async fn run_once(
     for w in &config.transforms.warnings {
         warn!("{w}");
     }
-    if matches!(config.sink, SinkConfig::Postgres(_)) && !transforms.records.is_empty() {
-        return Err(PipelineError::Config(
-            "the postgres sink writes rows, not Debezium records, so record transforms (SMTs, column rules on \
+    if let Some(row_sink) = config.sink.row_sink_type()
+        && !transforms.records.is_empty()
+    {
+        return Err(PipelineError::Config(format!(
+            "the {row_sink} sink writes rows, not Debezium records, so record transforms (SMTs, column rules on \
              encoded records) cannot apply: remove the [[transform]] entries, or use another sink"
-                .into(),
-        ));
-    }
-    #[cfg(feature = "delta")]
-    if matches!(config.sink, SinkConfig::Delta(_)) && !transforms.records.is_empty() {
-        return Err(PipelineError::Config(
-            "the delta sink writes rows, not Debezium records, so record transforms (SMTs, column rules on \
-             encoded records) cannot apply: remove the [[transform]] entries, or use another sink"
-                .into(),
-        ));
+        )));
     }
     let encoder: Box<dyn RecordEncoder> = transforms.records.wrap(Box::new(DebeziumEncoder::new(settings)));
     let mut sink = sink(config, encoder)?;

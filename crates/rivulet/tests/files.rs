@@ -490,3 +490,26 @@ fn missing_bucket_and_bad_credentials_are_clear_errors() {
     );
     assert!(!dir.path().join("offsets.json").exists(), "nothing acknowledged");
 }
+
+/// The files sink writes table rows, not Debezium records: record transforms would be dropped
+/// without a word, so a pipeline with them is refused before anything is written.
+#[test]
+fn record_transforms_are_refused() {
+    let pg = PgCluster::start();
+    pg.psql("CREATE TABLE public.t (id int PRIMARY KEY)");
+    let dir = scratch();
+    let lake = dir.path().join("lake");
+    let sink = format!("url = \"{}\"\nformat = \"csv\"", lake.display());
+    let config = files_pipeline(&pg, dir.path(), &["public.t"], "", &sink);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[[transform]]\ntype = \"unwrap\"\n");
+    std::fs::write(&config, text).unwrap();
+    let endpos = pg.current_lsn();
+    let out = command(&["run", "--config", config.to_str().unwrap(), "--endpos", &endpos])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("files sink") && err.contains("transform"), "{err}");
+    assert!(!lake.exists(), "nothing written");
+}
