@@ -175,11 +175,33 @@ impl SinkContext {
             RDKafkaErrorCode::OutOfOrderSequenceNumber
             | RDKafkaErrorCode::UnknownProducerId
             | RDKafkaErrorCode::InvalidProducerIdMapping => SinkError::transient(format!(
-                "Kafka lost this producer's sequence state for topic {topic} ({code}), as after a broker restart: \
-                 restarting from the last checkpoint (records after it may be delivered twice)"
+                "Kafka lost this producer's sequence state for topic {topic} ({code}), as after a broker restart; \
+                 records after the last checkpoint may be delivered twice"
             )),
             code => SinkError::definite(format!("Kafka refused a record for topic {topic}: {code}")),
         }
+    }
+
+    /// The producer's fatal error, if it raised one. librdkafka raises one when the broker's
+    /// idempotence state and the producer's disagree (a broker restarted without its producer
+    /// state, an unclean leader election): this producer instance is finished, but the pipeline
+    /// is not — a restart from the last checkpoint with a new producer re-sends what was not
+    /// confirmed, the documented at-least-once window (a transactional producer aborts it).
+    fn fatal(&self, producer: &KafkaProducer) -> Option<SinkError> {
+        let (code, reason) = producer.client().fatal_error()?;
+        Some(match code {
+            RDKafkaErrorCode::Fenced
+            | RDKafkaErrorCode::ProducerFenced
+            | RDKafkaErrorCode::InvalidProducerEpoch => SinkError::definite(self.fenced_message()),
+            RDKafkaErrorCode::OutOfOrderSequenceNumber
+            | RDKafkaErrorCode::UnknownProducerId
+            | RDKafkaErrorCode::InvalidProducerIdMapping
+            | RDKafkaErrorCode::Inconsistent => SinkError::transient(format!(
+                "Kafka and this producer lost step ({reason}); a new producer re-sends what was not \
+                 confirmed (records after the last checkpoint may be delivered twice)"
+            )),
+            _ => SinkError::definite(format!("fatal Kafka producer error: {reason}")),
+        })
     }
 
     fn fenced_message(&self) -> String {
@@ -298,13 +320,8 @@ impl KafkaSink {
         if let Some(failure) = context.deliveries.take_failure() {
             return Err(failure);
         }
-        if let Some((code, reason)) = producer.client().fatal_error() {
-            return Err(match code {
-                RDKafkaErrorCode::Fenced
-                | RDKafkaErrorCode::ProducerFenced
-                | RDKafkaErrorCode::InvalidProducerEpoch => SinkError::definite(context.fenced_message()),
-                _ => SinkError::definite(format!("fatal Kafka producer error: {reason}")),
-            });
+        if let Some(fatal) = context.fatal(producer) {
+            return Err(fatal);
         }
         if let Some(definite) = context.link.definite() {
             return Err(SinkError::definite(definite));
@@ -605,6 +622,9 @@ async fn produce(
         let size = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
         match err.rdkafka_error_code() {
             Some(RDKafkaErrorCode::QueueFull) => {
+                if let Some(fatal) = context.fatal(producer) {
+                    return Err(fatal);
+                }
                 if let Some(definite) = context.link.definite() {
                     return Err(SinkError::definite(definite));
                 }
