@@ -40,6 +40,24 @@ jobs=${CONFORM_JOBS:-2}
 results=$(mktemp -d /tmp/rivulet-conformance.XXXXXX)
 echo "conformance: ${#cases[@]} cases, Debezium 3.6.3 vs Rivulet, $jobs at a time (work: $results)"
 
+# A free port below the kernel's ephemeral range, where no outgoing connection can take it
+# before the case's PostgreSQL binds it.
+free_port() {
+    python3 - <<'PY'
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+for _ in range(200):
+    port = random.randrange(10000, max(low, 11000))
+    try:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", port))
+        print(port)
+        break
+    except OSError:
+        pass
+PY
+}
+
 run_case() {
     local lane=$1 sql=$2 name work sets=() ours kv
     name=$(basename "$sql" .sql)
@@ -52,8 +70,17 @@ run_case() {
     ours+=" --set publication.name={publication} --set offset.storage.file.filename=$work/offsets"
     ours+=" --set decimal.handling.mode=string"  # the anchors' runner default
     [ ${#sets[@]} -gt 0 ] && ours+=" $(printf '%q ' "${sets[@]}")"
-    if ! CONFORM_PORT=$((55490 + lane)) CONFORM_DIR=/tmp/rivulet-conform-lane$lane \
-        "$anchors/conform.sh" "$(realpath "$sql")" "$work/out" --ours "$ours" >"$work/conform.log" 2>&1; then
+    local attempt ok=
+    for attempt in 1 2 3; do
+        if CONFORM_PORT=$(free_port) CONFORM_DIR=/tmp/rivulet-conform-lane$lane \
+            "$anchors/conform.sh" "$(realpath "$sql")" "$work/out" --ours "$ours" >"$work/conform.log" 2>&1; then
+            ok=1
+            break
+        fi
+        # Another process took the port between the check and PostgreSQL's bind: another port.
+        grep -q 'Address already in use' "$work/conform.log" || break
+    done
+    if [ -z "$ok" ]; then
         echo "FAILED to run (see $work/conform.log)" >"$work/result"
         return
     fi

@@ -79,9 +79,39 @@ fn chown_to_postgres(path: &Path) {
 }
 
 /// A free TCP port on 127.0.0.1 (free when asked; a test that loses the race retries).
+///
+/// Drawn from below the kernel's ephemeral range: a port in that range can be taken by any
+/// outgoing connection between this check and the server's bind — or while a test has the
+/// server stopped, by a client reconnecting to it, which on loopback can connect to itself.
+/// Either leaves the server unable to (re)start on its port.
 pub fn free_port() -> u16 {
+    let ephemeral_start = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next().and_then(|p| p.parse::<u16>().ok()))
+        .unwrap_or(32768);
+    const LOWEST: u16 = 10000;
+    if ephemeral_start > LOWEST + 1000 {
+        for _ in 0..200 {
+            let candidate = LOWEST + (random_u64() % u64::from(ephemeral_start - LOWEST)) as u16;
+            if TcpListener::bind(("127.0.0.1", candidate)).is_ok() {
+                return candidate;
+            }
+        }
+    }
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local addr").port()
+}
+
+/// A different number at every call, in every process (std seeds each `RandomState` randomly).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.finish()
 }
 
 fn scratch_root() -> PathBuf {
