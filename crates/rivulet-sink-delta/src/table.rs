@@ -147,6 +147,59 @@ pub async fn committed_state(
 }
 
 /// Types Delta Lake cannot store, turned into ones it can (times of day as text).
+/// Writes the log checkpoint a crash cost the table. delta-rs writes one after the commit whose
+/// version is a multiple of `delta.checkpointInterval`; a process killed between that commit
+/// and its checkpoint leaves readers replaying ever more JSON commits until the next multiple.
+/// Opening the table is the moment to notice and make up for it.
+async fn catch_up_checkpoint(delta: &DeltaTable, name: &str) -> Result<(), SinkError> {
+    use deltalake::table::config::TablePropertiesExt as _;
+    let Some(version) = delta.version() else {
+        return Ok(());
+    };
+    let interval = delta
+        .snapshot()
+        .map_err(|e| delta_error(&format!("cannot read Delta table {name}"), e))?
+        .snapshot()
+        .table_properties()
+        .checkpoint_interval()
+        .get();
+    let due = version / interval * interval;
+    if due == 0 {
+        return Ok(());
+    }
+    use deltalake::logstore::object_store::ObjectStoreExt as _;
+    let last_checkpoint = match delta
+        .object_store()
+        .get(&deltalake::Path::from("_delta_log/_last_checkpoint"))
+        .await
+    {
+        Ok(found) => found
+            .bytes()
+            .await
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b.as_ref()).ok())
+            .and_then(|v| v["version"].as_u64()),
+        Err(deltalake::ObjectStoreError::NotFound { .. }) => None,
+        Err(e) => {
+            return Err(delta_error(
+                &format!("cannot read the log of Delta table {name}"),
+                e.into(),
+            ));
+        }
+    };
+    if last_checkpoint.is_some_and(|v| v >= due) {
+        return Ok(());
+    }
+    tracing::info!(
+        table = name,
+        version,
+        "writing the Delta log checkpoint an interrupted run did not write"
+    );
+    deltalake::checkpoints::create_checkpoint(delta, None)
+        .await
+        .map_err(|e| delta_error(&format!("cannot write a checkpoint of Delta table {name}"), e))
+}
+
 fn delta_type(data_type: &DataType) -> DataType {
     match data_type {
         DataType::Time32(_) | DataType::Time64(_) | DataType::Duration(_) | DataType::Interval(_) => {
@@ -227,6 +280,7 @@ impl TargetTable {
         pipeline: &str,
     ) -> Result<(TargetTable, Option<FlushRecord>), SinkError> {
         let delta = open_table(&url, storage).await?;
+        catch_up_checkpoint(&delta, &name).await?;
         let (committed_lsn, record) = committed_state(&delta, pipeline).await?;
         Ok((
             TargetTable {

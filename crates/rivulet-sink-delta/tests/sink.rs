@@ -511,3 +511,54 @@ async fn a_flush_that_reached_only_some_tables_is_redone_for_the_others_only() {
         );
     }
 }
+
+/// A run killed between a commit and the log checkpoint due after it: the next open writes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkpoint_lost_to_a_crash_is_written_at_the_next_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let t = accounts();
+    let settings = format!(
+        "url = {:?}\nmode = \"mirror\"\ncheckpoint_interval = 2\n",
+        dir.path().display().to_string()
+    );
+    let mut sink = DeltaSink::new(&toml_config(&settings), "p1").expect("sink");
+    sink.open(None).await.expect("open");
+    for i in 0..3u64 {
+        let id = i32::try_from(i).expect("small");
+        sink.write(&[event(
+            &t,
+            Op::Create,
+            None,
+            Some(row(id, "x", "1", text("n"))),
+            100 * i,
+        )])
+        .await
+        .expect("write");
+        sink.flush(&Position::at(Lsn(100 * i + 50))).await.expect("flush");
+    }
+    sink.close().await.expect("close");
+    let log = dir.path().join("public.accounts/_delta_log");
+    let checkpoints = || {
+        std::fs::read_dir(&log)
+            .expect("log")
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.contains(".checkpoint.") || n == "_last_checkpoint")
+            .collect::<Vec<_>>()
+    };
+    assert!(!checkpoints().is_empty(), "delta-rs checkpoints every 2 commits");
+    // What a kill -9 right after the commit leaves behind: no checkpoint at all.
+    for name in checkpoints() {
+        std::fs::remove_file(log.join(name)).expect("remove");
+    }
+
+    let mut sink = DeltaSink::new(&toml_config(&settings), "p1").expect("sink");
+    sink.open(None).await.expect("open");
+    assert!(
+        checkpoints().iter().any(|n| n == "_last_checkpoint"),
+        "the due checkpoint is written at open: {:?}",
+        checkpoints()
+    );
+    sink.close().await.expect("close");
+    let table = load(dir.path(), "public.accounts").await;
+    assert_eq!(rows(&collect(&table).await).len(), 3, "the table reads the same");
+}
