@@ -37,6 +37,8 @@ ensure_tools() {
     [ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
     [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
     command -v pkg-config >/dev/null || missing+=(pkg-config)
+    # A test watches the files sink's fsyncs with strace.
+    command -v strace >/dev/null || missing+=(strace)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 

@@ -70,6 +70,9 @@ pub struct Store {
     /// For messages: `s3://bucket/prefix` or the local directory.
     pub describe: String,
     is_local: bool,
+    /// The local directory, when the store is local disk: object_store's local store writes
+    /// and renames without fsync, so [`Store::upload`] makes its files durable itself.
+    local_root: Option<std::path::PathBuf>,
 }
 
 impl Store {
@@ -89,6 +92,7 @@ impl Store {
                     prefix: Path::default(),
                     describe: dir.display().to_string(),
                     is_local: true,
+                    local_root: Some(dir),
                 })
             }
             Location::S3 { bucket, prefix } => {
@@ -103,6 +107,7 @@ impl Store {
                     prefix: Path::from(prefix.as_str()),
                     describe,
                     is_local: false,
+                    local_root: None,
                 };
                 s.check_bucket(config, &builder, &bucket).await?;
                 Ok(s)
@@ -156,7 +161,16 @@ impl Store {
                 Err(e) => Err(e),
             }
         };
-        result.map_err(|e| self.error(&format!("uploading {path}"), e))
+        result.map_err(|e| self.error(&format!("uploading {path}"), e))?;
+        if let Some(root) = &self.local_root {
+            let root = root.clone();
+            let relative = path.to_string();
+            tokio::task::spawn_blocking(move || sync_local(&root, &relative))
+                .await
+                .map_err(|e| SinkError::definite(format!("fsync task failed: {e}")))?
+                .map_err(|e| SinkError::io(format!("cannot make {path} durable in {}", self.describe), e))?;
+        }
+        Ok(())
     }
 
     /// Reads a small object, `None` when it does not exist.
@@ -244,6 +258,23 @@ impl Store {
         err.source = Some(Box::new(e));
         err
     }
+}
+
+/// Makes a file written under `root` durable: its data, then the directory entries that lead
+/// to it (the rename that published it, and any partition directory created for it). A
+/// checkpoint — and with it the slot — moves past these rows only after this.
+fn sync_local(root: &std::path::Path, relative: &str) -> std::io::Result<()> {
+    let file = root.join(relative);
+    std::fs::File::open(&file)?.sync_all()?;
+    let mut dir = file.parent();
+    while let Some(d) = dir {
+        std::fs::File::open(d)?.sync_all()?;
+        if d == root {
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
 }
 
 fn is_access_denied(text: &str) -> bool {

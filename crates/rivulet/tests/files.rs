@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
 use common::*;
@@ -512,4 +512,71 @@ fn record_transforms_are_refused() {
     assert!(!out.status.success(), "{err}");
     assert!(err.contains("files sink") && err.contains("transform"), "{err}");
     assert!(!lake.exists(), "nothing written");
+}
+
+/// On local disk, a file the checkpoint counts on is on disk, not only in the page cache:
+/// every data file and the watermark are fsynced, and so are the directories that hold them,
+/// before the slot moves on. Watched with strace (a power cut cannot be staged in a test).
+#[test]
+fn local_files_and_the_watermark_are_fsynced() {
+    if !Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        panic!("strace is needed for this test: ./test installs it (apt-get install strace)");
+    }
+    let pg = PgCluster::start();
+    seed_table(&pg);
+    let dir = scratch();
+    let out = dir.path().join("lake");
+    let sink = format!("url = \"file://{}\"\nformat = \"csv\"", out.display());
+    let config = files_pipeline(
+        &pg,
+        dir.path(),
+        &["db_loja.cliente"],
+        "snapshot = \"initial\"",
+        &sink,
+    );
+    pg.psql("INSERT INTO db_loja.cliente (nome) VALUES ('Dora')");
+    let trace = dir.path().join("fsync.trace");
+    let endpos = pg.current_lsn();
+    let run = Command::new("strace")
+        .args(["-f", "-y", "-e", "trace=fsync,fdatasync", "-o"])
+        .arg(&trace)
+        .arg(rivulet_bin())
+        .args(["run", "--config", config.to_str().unwrap(), "--endpos", &endpos])
+        .env("RIVULET_LOG", "info")
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let synced: std::collections::HashSet<String> = std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("= 0"))
+        .filter_map(|l| Some(l.split_once('<')?.1.split_once('>')?.0.to_string()))
+        .collect();
+    let root = out.canonicalize().unwrap();
+    let files: Vec<String> = list(out.to_str().unwrap(), None);
+    assert!(files.iter().any(|f| f.starts_with("full/")), "{files:?}");
+    assert!(files.iter().any(|f| f.starts_with("inc/")), "{files:?}");
+    for f in &files {
+        let path = root.join(f);
+        assert!(
+            synced.contains(path.to_str().unwrap()),
+            "{f} was not fsynced: {synced:?}"
+        );
+        let mut d = path.parent().unwrap();
+        while d.starts_with(&root) {
+            assert!(
+                synced.contains(d.to_str().unwrap()),
+                "directory {} was not fsynced",
+                d.display()
+            );
+            if d == root {
+                break;
+            }
+            d = d.parent().unwrap();
+        }
+    }
 }
