@@ -18,6 +18,7 @@
 //! LSN; re-delivered snapshot rows are idempotent upserts in mirror mode.
 
 mod changes;
+mod durable;
 mod errors;
 pub mod housekeeping;
 mod table;
@@ -521,6 +522,7 @@ impl Sink for DeltaSink {
                         slot.table.commit_append(batches, &settings, &record).await?;
                     }
                 }
+                slot.table.make_durable().await?;
                 self.known_tables.insert(slot.table.name.clone());
             }
             info!(

@@ -270,6 +270,8 @@ pub struct TargetTable {
     /// The txn version this pipeline last committed here: changes of source transactions that
     /// ended at or before it are already in the table.
     pub committed_lsn: Option<u64>,
+    /// The newest version known to be on disk, for a local table (see [`crate::durable`]).
+    synced_version: Option<u64>,
 }
 
 impl TargetTable {
@@ -282,15 +284,34 @@ impl TargetTable {
         let delta = open_table(&url, storage).await?;
         catch_up_checkpoint(&delta, &name).await?;
         let (committed_lsn, record) = committed_state(&delta, pipeline).await?;
-        Ok((
-            TargetTable {
-                name,
-                url,
-                delta,
-                committed_lsn,
-            },
-            record,
-        ))
+        let mut table = TargetTable {
+            name,
+            url,
+            delta,
+            committed_lsn,
+            synced_version: None,
+        };
+        // A run killed after a flush's commits and before their fsync left them in the page
+        // cache only: at most a few per table (creation, a schema change, the data).
+        if let Some(version) = table.delta.version() {
+            table.synced_version = version.checked_sub(4);
+        }
+        table.make_durable().await?;
+        Ok((table, record))
+    }
+
+    /// Fsyncs the commits made since the last call, when the table is on local disk.
+    pub async fn make_durable(&mut self) -> Result<(), SinkError> {
+        let (Some(root), Some(version)) = (crate::durable::local_root(&self.url), self.delta.version())
+        else {
+            return Ok(());
+        };
+        let from = self.synced_version.map_or(0, |v| v + 1);
+        if from <= version {
+            crate::durable::sync_commits(root, from, version, &self.name).await?;
+        }
+        self.synced_version = Some(version);
+        Ok(())
     }
 
     /// The table's Arrow schema, or `None` before it exists.

@@ -8,7 +8,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, SystemTime};
 
 use common::*;
@@ -519,13 +519,6 @@ fn record_transforms_are_refused() {
 /// before the slot moves on. Watched with strace (a power cut cannot be staged in a test).
 #[test]
 fn local_files_and_the_watermark_are_fsynced() {
-    if !Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        panic!("strace is needed for this test: ./test installs it (apt-get install strace)");
-    }
     let pg = PgCluster::start();
     seed_table(&pg);
     let dir = scratch();
@@ -539,23 +532,7 @@ fn local_files_and_the_watermark_are_fsynced() {
         &sink,
     );
     pg.psql("INSERT INTO db_loja.cliente (nome) VALUES ('Dora')");
-    let trace = dir.path().join("fsync.trace");
-    let endpos = pg.current_lsn();
-    let run = Command::new("strace")
-        .args(["-f", "-y", "-e", "trace=fsync,fdatasync", "-o"])
-        .arg(&trace)
-        .arg(rivulet_bin())
-        .args(["run", "--config", config.to_str().unwrap(), "--endpos", &endpos])
-        .env("RIVULET_LOG", "info")
-        .output()
-        .unwrap();
-    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
-    let synced: std::collections::HashSet<String> = std::fs::read_to_string(&trace)
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("= 0"))
-        .filter_map(|l| Some(l.split_once('<')?.1.split_once('>')?.0.to_string()))
-        .collect();
+    let synced = fsynced_paths(&pg, &config);
     let root = out.canonicalize().unwrap();
     let files: Vec<String> = list(out.to_str().unwrap(), None);
     assert!(files.iter().any(|f| f.starts_with("full/")), "{files:?}");

@@ -159,3 +159,50 @@ pub fn summary(records: &[Value]) -> Vec<(String, String, Value)> {
         })
         .collect()
 }
+
+/// Runs `rivulet run --config CONFIG --endpos <now>` under strace and returns the paths it
+/// fsynced successfully (a power cut cannot be staged in a test; the syscalls can be watched).
+pub fn fsynced_paths(pg: &PgCluster, config: &Path) -> std::collections::HashSet<String> {
+    if !Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        panic!("strace is needed for this test: ./test installs it (apt-get install strace)");
+    }
+    let trace = config.with_file_name("fsync.trace");
+    let endpos = pg.current_lsn();
+    let run = Command::new("strace")
+        .args(["-f", "-y", "-e", "trace=fsync,fdatasync", "-o"])
+        .arg(&trace)
+        .arg(rivulet_bin())
+        .args([
+            "run",
+            "--config",
+            config.to_str().expect("utf-8 path"),
+            "--endpos",
+            &endpos,
+        ])
+        .env("RIVULET_LOG", "info")
+        .output()
+        .expect("run strace");
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    std::fs::read_to_string(&trace)
+        .expect("strace output")
+        .lines()
+        // A call another thread interrupted shows its path on an "<unfinished ...>" line and
+        // its result on a later "resumed" one; a failed fsync fails the run, checked above.
+        .filter(|l| l.contains("fsync(") && !l.contains("= -1"))
+        .filter_map(|l| {
+            Some(
+                l.split_once("fsync(")?
+                    .1
+                    .split_once('<')?
+                    .1
+                    .split_once('>')?
+                    .0
+                    .to_string(),
+            )
+        })
+        .collect()
+}
