@@ -241,6 +241,11 @@ impl Sink for FilesSink {
         self.store = Some(store);
         let store = store_of(&self.store)?;
         let watermark: Option<Watermark> = store.read_json(&wm_path).await?;
+        if watermark.is_some() {
+            // A run killed between writing the watermark and its fsync left it in the page
+            // cache only; the slot is about to move on its word.
+            store.make_durable(&wm_path).await?;
+        }
         let expected: Option<State> = state.and_then(|s| serde_json::from_value(s).ok());
         let found_seq = watermark.as_ref().map_or(0, |w| w.next_seq);
         if let Some(expected) = &expected

@@ -162,6 +162,12 @@ impl Store {
             }
         };
         result.map_err(|e| self.error(&format!("uploading {path}"), e))?;
+        self.make_durable(path).await
+    }
+
+    /// On local disk, fsyncs an object and the directories leading to it (a no-op on S3, where
+    /// an acknowledged PUT is durable).
+    pub async fn make_durable(&self, path: &Path) -> Result<(), SinkError> {
         if let Some(root) = &self.local_root {
             let root = root.clone();
             let relative = path.to_string();

@@ -556,4 +556,12 @@ fn local_files_and_the_watermark_are_fsynced() {
             d = d.parent().unwrap();
         }
     }
+    // The next run trusts the watermark it finds: it makes sure that one is on disk too (a run
+    // killed between writing it and its fsync leaves it in the page cache only).
+    let again = fsynced_paths(&pg, &config);
+    let watermark = root.join("inc/_watermark.json");
+    assert!(
+        again.contains(watermark.to_str().unwrap()),
+        "the watermark is fsynced at open: {again:?}"
+    );
 }
