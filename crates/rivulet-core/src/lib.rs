@@ -9,6 +9,7 @@
 //! Nothing here knows about a wire format: encodings (Debezium JSON, Arrow) live in the sinks'
 //! crates, the PostgreSQL protocol lives in `rivulet-postgres`.
 
+pub mod durable;
 pub mod event;
 pub mod lsn;
 pub mod offsets;

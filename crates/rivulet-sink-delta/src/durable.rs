@@ -13,10 +13,10 @@
 //!
 //! Object stores such as S3 are durable once a PUT is acknowledged; nothing to do there.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use rivulet_core::SinkError;
+use rivulet_core::durable::sync_files_and_dirs;
 use url::Url;
 
 /// The local directory of a `file://` table URL, `None` for remote stores.
@@ -53,39 +53,19 @@ fn sync_commit(root: &Path, version: u64) -> std::io::Result<()> {
     };
     let root_url = Url::from_directory_path(root)
         .map_err(|()| std::io::Error::other(format!("{} is not an absolute path", root.display())))?;
-    let mut dirs = BTreeSet::new();
-    for line in text.lines() {
-        let Ok(action) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        for kind in ["add", "cdc"] {
-            let Some(path) = action[kind]["path"].as_str() else {
-                continue;
-            };
-            // Paths in the log are relative URLs (partition values percent-encoded).
-            let Some(file) = root_url.join(path).ok().and_then(|u| u.to_file_path().ok()) else {
-                continue;
-            };
-            if !file.starts_with(root) {
-                continue; // an absolute path elsewhere (shallow clones): not written by us
-            }
-            fsync(&file)?;
-            let mut dir = file.parent();
-            while let Some(d) = dir.filter(|d| d.starts_with(root) && *d != root) {
-                dirs.insert(d.to_path_buf());
-                dir = d.parent();
-            }
-        }
-    }
-    fsync(&log)?;
-    dirs.insert(root.join("_delta_log"));
-    dirs.insert(root.to_path_buf());
-    if let Some(parent) = root.parent() {
-        dirs.insert(parent.to_path_buf());
-    }
-    dirs.iter().try_for_each(|d| fsync(d))
-}
-
-fn fsync(path: &Path) -> std::io::Result<()> {
-    std::fs::File::open(path)?.sync_all()
+    let mut files: Vec<PathBuf> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .flat_map(|action| ["add", "cdc"].map(|kind| action[kind]["path"].as_str().map(str::to_string)))
+        .flatten()
+        // Paths in the log are relative URLs (partition values percent-encoded); an absolute
+        // one elsewhere (a shallow clone) was not written by us.
+        .filter_map(|path| root_url.join(&path).ok()?.to_file_path().ok())
+        .filter(|file| file.starts_with(root))
+        .collect();
+    // The log entry last: it is what makes the files part of the table.
+    files.push(log);
+    sync_files_and_dirs(root, files.iter().map(PathBuf::as_path))?;
+    // The directory holding the table gained the table's own entry when it was created.
+    root.parent().map_or(Ok(()), rivulet_core::durable::fsync)
 }

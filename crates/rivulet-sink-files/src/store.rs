@@ -169,12 +169,16 @@ impl Store {
     /// an acknowledged PUT is durable).
     pub async fn make_durable(&self, path: &Path) -> Result<(), SinkError> {
         if let Some(root) = &self.local_root {
+            // The file's data, then the directory entries leading to it: the rename that
+            // published it and any partition directory created for it.
             let root = root.clone();
-            let relative = path.to_string();
-            tokio::task::spawn_blocking(move || sync_local(&root, &relative))
-                .await
-                .map_err(|e| SinkError::definite(format!("fsync task failed: {e}")))?
-                .map_err(|e| SinkError::io(format!("cannot make {path} durable in {}", self.describe), e))?;
+            let file = root.join(path.as_ref());
+            tokio::task::spawn_blocking(move || {
+                rivulet_core::durable::sync_files_and_dirs(&root, [file.as_path()])
+            })
+            .await
+            .map_err(|e| SinkError::definite(format!("fsync task failed: {e}")))?
+            .map_err(|e| SinkError::io(format!("cannot make {path} durable in {}", self.describe), e))?;
         }
         Ok(())
     }
@@ -264,23 +268,6 @@ impl Store {
         err.source = Some(Box::new(e));
         err
     }
-}
-
-/// Makes a file written under `root` durable: its data, then the directory entries that lead
-/// to it (the rename that published it, and any partition directory created for it). A
-/// checkpoint — and with it the slot — moves past these rows only after this.
-fn sync_local(root: &std::path::Path, relative: &str) -> std::io::Result<()> {
-    let file = root.join(relative);
-    std::fs::File::open(&file)?.sync_all()?;
-    let mut dir = file.parent();
-    while let Some(d) = dir {
-        std::fs::File::open(d)?.sync_all()?;
-        if d == root {
-            break;
-        }
-        dir = d.parent();
-    }
-    Ok(())
 }
 
 fn is_access_denied(text: &str) -> bool {

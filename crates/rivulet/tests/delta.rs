@@ -137,15 +137,20 @@ impl Rng {
     }
 }
 
+/// `public.kv` with 100 rows for the snapshot, ids above the workload's.
+fn seed_kv(pg: &PgCluster) {
+    pg.psql_script(
+        "CREATE TABLE public.kv (id int PRIMARY KEY, v int NOT NULL, note text);
+         INSERT INTO kv SELECT g, g, 'seed ' || g FROM generate_series(100001, 100100) g;",
+    );
+}
+
 const KV_ROW: &str = "id || ':' || v || ':' || md5(coalesce(note, ''))";
 
 #[test]
 fn mirror_table_equals_the_source_and_its_change_feed_holds_each_change_once_across_kill_9() {
     let pg = PgCluster::start();
-    pg.psql_script(
-        "CREATE TABLE public.kv (id int PRIMARY KEY, v int NOT NULL, note text);
-         INSERT INTO kv SELECT g, g, 'seed ' || g FROM generate_series(100001, 100100) g;",
-    );
+    seed_kv(&pg);
     let dir = scratch();
     let config = pipeline(
         &pg,
@@ -367,10 +372,7 @@ fn a_restart_after_heartbeats_moved_an_idle_slot_resumes() {
 #[test]
 fn local_commits_are_fsynced_before_the_slot_moves() {
     let pg = PgCluster::start();
-    pg.psql_script(
-        "CREATE TABLE public.kv (id int PRIMARY KEY, v int NOT NULL, note text);
-         INSERT INTO kv SELECT g, g, 'seed ' || g FROM generate_series(100001, 100100) g;",
-    );
+    seed_kv(&pg);
     let dir = scratch();
     let config = pipeline(
         &pg,
