@@ -162,19 +162,12 @@ impl SinkContext {
             | RDKafkaErrorCode::UnknownPartition => SinkError::definite(format!(
                 "topic {topic} does not exist ({code}): create it, or set create_topics = true"
             )),
-            RDKafkaErrorCode::Fenced
-            | RDKafkaErrorCode::ProducerFenced
-            | RDKafkaErrorCode::InvalidProducerEpoch => SinkError::definite(self.fenced_message()),
+            code if is_fenced(code) => SinkError::definite(self.fenced_message()),
             RDKafkaErrorCode::MessageTimedOut => SinkError::transient(format!(
                 "Kafka did not acknowledge a record for topic {topic} within message.timeout.ms ({code}); nothing \
                  after the last checkpoint is confirmed, a restart delivers it again"
             )),
-            // The broker lost the idempotent producer's sequence state (a broker restarted
-            // without it): this producer cannot go on, but a restart from the last checkpoint
-            // with a new one re-sends what was not confirmed — the at-least-once window.
-            RDKafkaErrorCode::OutOfOrderSequenceNumber
-            | RDKafkaErrorCode::UnknownProducerId
-            | RDKafkaErrorCode::InvalidProducerIdMapping => SinkError::transient(format!(
+            code if lost_producer_state(code) => SinkError::transient(format!(
                 "Kafka lost this producer's sequence state for topic {topic} ({code}), as after a broker restart; \
                  records after the last checkpoint may be delivered twice"
             )),
@@ -190,16 +183,14 @@ impl SinkContext {
     fn fatal(&self, producer: &KafkaProducer) -> Option<SinkError> {
         let (code, reason) = producer.client().fatal_error()?;
         Some(match code {
-            RDKafkaErrorCode::Fenced
-            | RDKafkaErrorCode::ProducerFenced
-            | RDKafkaErrorCode::InvalidProducerEpoch => SinkError::definite(self.fenced_message()),
-            RDKafkaErrorCode::OutOfOrderSequenceNumber
-            | RDKafkaErrorCode::UnknownProducerId
-            | RDKafkaErrorCode::InvalidProducerIdMapping
-            | RDKafkaErrorCode::Inconsistent => SinkError::transient(format!(
-                "Kafka and this producer lost step ({reason}); a new producer re-sends what was not \
+            code if is_fenced(code) => SinkError::definite(self.fenced_message()),
+            // librdkafka's own "inconsistent state" is the fatal form of the same loss.
+            code if lost_producer_state(code) || code == RDKafkaErrorCode::Inconsistent => {
+                SinkError::transient(format!(
+                    "Kafka and this producer lost step ({reason}); a new producer re-sends what was not \
                  confirmed (records after the last checkpoint may be delivered twice)"
-            )),
+                ))
+            }
             _ => SinkError::definite(format!("fatal Kafka producer error: {reason}")),
         })
     }
@@ -211,6 +202,26 @@ impl SinkContext {
             self.transactional_id.as_deref().unwrap_or("?")
         )
     }
+}
+
+/// Another instance with the same transactional.id took over.
+fn is_fenced(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::Fenced | RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch
+    )
+}
+
+/// The broker lost the idempotent producer's sequence state (a broker restarted without it):
+/// this producer cannot go on, but a restart from the last checkpoint with a new one re-sends
+/// what was not confirmed — the at-least-once window.
+fn lost_producer_state(code: RDKafkaErrorCode) -> bool {
+    matches!(
+        code,
+        RDKafkaErrorCode::OutOfOrderSequenceNumber
+            | RDKafkaErrorCode::UnknownProducerId
+            | RDKafkaErrorCode::InvalidProducerIdMapping
+    )
 }
 
 type KafkaProducer = ThreadedProducer<SinkContext>;
@@ -401,14 +412,7 @@ impl KafkaSink {
         if let Err(failure) = self.check() {
             return failure;
         }
-        let fenced = matches!(
-            err.rdkafka_error_code(),
-            Some(
-                RDKafkaErrorCode::Fenced
-                    | RDKafkaErrorCode::ProducerFenced
-                    | RDKafkaErrorCode::InvalidProducerEpoch
-            )
-        );
+        let fenced = err.rdkafka_error_code().is_some_and(is_fenced);
         match (fenced, self.producer.as_ref()) {
             (true, Some(p)) => SinkError::definite(p.context().fenced_message()),
             _ => match err {

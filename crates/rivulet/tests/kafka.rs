@@ -21,35 +21,27 @@ fn kafka_tool() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/kafka_tool.py")
 }
 
-/// Every record of `topics`, as the independent client reads them.
+/// Every record of `topics`, as the independent client reads them: at least `expect`.
 fn consume(broker: &KafkaBroker, topics: &str, expect: usize, read_committed: bool) -> Vec<Value> {
-    let dir = scratch();
-    let out = dir.path().join("consumed.jsonl");
     let expect = expect.to_string();
-    let mut args = vec![
-        "consume",
-        "--topics",
-        topics,
-        "--out",
-        out.to_str().unwrap(),
-        "--expect",
-        &expect,
-    ];
+    let mut args = vec!["--expect", expect.as_str()];
     if read_committed {
         args.push("--read-committed");
     }
-    broker.tool(&kafka_tool(), &args);
-    read_jsonl(&out)
+    consume_with(broker, topics, &args)
 }
 
 /// Every record `topics` hold now: reads until nothing new arrives for a few seconds.
 fn consume_all(broker: &KafkaBroker, topics: &str) -> Vec<Value> {
+    consume_with(broker, topics, &[])
+}
+
+fn consume_with(broker: &KafkaBroker, topics: &str, options: &[&str]) -> Vec<Value> {
     let dir = scratch();
     let out = dir.path().join("consumed.jsonl");
-    broker.tool(
-        &kafka_tool(),
-        &["consume", "--topics", topics, "--out", out.to_str().unwrap()],
-    );
+    let mut args = vec!["consume", "--topics", topics, "--out", out.to_str().unwrap()];
+    args.extend_from_slice(options);
+    broker.tool(&kafka_tool(), &args);
     read_jsonl(&out)
 }
 
