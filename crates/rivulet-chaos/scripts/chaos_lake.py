@@ -6,6 +6,8 @@ independent readers (pyarrow, the Python `deltalake` package, boto3 via lake_too
       {"rows": [...], "cdf_errors": [...], "cdf_changes": N}: the table's rows, and the change
       data feed replayed per key in commit order (an insert of a present key, an update or a
       delete of an absent one: what a batch applied twice leaves)
+  chaos_lake.py bucket NAME
+      creates a bucket on the S3 server (the Delta sink does not create one)
   chaos_lake.py records FILE
       Debezium records (JSON lines, the value an object or JSON text) with every float as text
       and the value as an object: Rust's serde_json (without float_roundtrip) can be 1 ulp
@@ -62,8 +64,14 @@ def storage_options():
 def delta(uri, keys):
     import pyarrow as pa
     from deltalake import DeltaTable
+    from deltalake.exceptions import TableNotFoundError
 
-    dt = DeltaTable(uri, storage_options=storage_options())
+    try:
+        dt = DeltaTable(uri, storage_options=storage_options())
+    except TableNotFoundError:
+        # No change ever reached this table (e.g. it stayed empty): no table was created.
+        print(json.dumps({"rows": [], "cdf_errors": [], "cdf_error_count": 0, "cdf_changes": 0}))
+        return
     rows = [row_of(r) for r in dt.to_pyarrow_table().to_pylist()]
     changes = pa.RecordBatchReader.from_stream(dt.load_cdf(starting_version=0)).read_all().to_pylist()
     order = {"update_preimage": 0, "delete": 1, "update_postimage": 2, "insert": 3}
@@ -101,6 +109,13 @@ def files(root_uri):
             out.write(json.dumps({"file": key, "idx": i, "row": row_of(r)}) + "\n")
 
 
+def make_bucket(name):
+    import boto3
+
+    client = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1")
+    client.create_bucket(Bucket=name)
+
+
 def records(path):
     out = sys.stdout
     with open(path) as f:
@@ -117,6 +132,8 @@ def main():
     cmd, *args = sys.argv[1:]
     if cmd == "delta":
         delta(args[0], args[1].split(","))
+    elif cmd == "bucket":
+        make_bucket(args[0])
     elif cmd == "records":
         records(args[0])
     elif cmd == "files":

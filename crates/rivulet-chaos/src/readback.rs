@@ -152,24 +152,27 @@ pub fn files(root: &str, tables: &[Table], env: &[(String, String)]) -> Result<R
     Ok(finish(replay))
 }
 
-/// The Delta tables as they are, and the change data feed's inconsistencies as duplicates.
-pub fn delta(lake: &Path, tables: &[Table]) -> Result<Readback> {
+/// Creates a bucket with the independent client.
+pub fn create_bucket(name: &str, env: &[(String, String)]) -> Result<()> {
+    let lake = script("scripts/chaos_lake.py");
+    run_python(&[lake.to_str().unwrap_or_default(), "bucket", name], env).map(drop)
+}
+
+/// The Delta tables under `lake` (a directory or an s3:// URL) as they are, and the change
+/// data feed's inconsistencies as duplicates.
+pub fn delta(lake: &str, tables: &[Table], env: &[(String, String)]) -> Result<Readback> {
     let script = script("scripts/chaos_lake.py");
     let mut out = Readback::default();
     for t in tables {
-        let dir = lake.join(format!("public.{}", t.name));
-        if !dir.exists() {
-            out.rows.insert(t.name.to_string(), Vec::new());
-            continue;
-        }
+        let uri = format!("{lake}/public.{}", t.name);
         let text = run_python(
             &[
                 script.to_str().unwrap_or_default(),
                 "delta",
-                dir.to_str().unwrap_or_default(),
+                &uri,
                 &t.key.join(","),
             ],
-            &[],
+            env,
         )?;
         let v: Value = serde_json::from_slice(&text)?;
         let rows: Vec<Map<String, Value>> = v["rows"]

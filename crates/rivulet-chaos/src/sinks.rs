@@ -49,15 +49,22 @@ impl Sink {
     }
 
     /// The faults that apply: every sink gets Rivulet and source faults; the replica its
-    /// target's restart; the files sink (on S3) the S3 server's restart.
-    pub fn faults(self) -> Vec<FaultKind> {
+    /// target's restart; a sink writing to S3 the S3 server's restart.
+    pub fn faults(self, on_s3: bool) -> Vec<FaultKind> {
         let mut f = vec![FaultKind::Kill9, FaultKind::SourceRestart, FaultKind::Cut];
-        match self {
-            Sink::Postgres => f.push(FaultKind::TargetRestart),
-            Sink::Files => f.push(FaultKind::S3Restart),
-            _ => {}
+        if self == Sink::Postgres {
+            f.push(FaultKind::TargetRestart);
+        }
+        if on_s3 {
+            f.push(FaultKind::S3Restart);
         }
         f
+    }
+
+    /// The files sink always writes to S3; Delta on every other trial (odd seeds), local disk
+    /// (with its fsync path) on the others.
+    pub fn on_s3(self, seed: u64) -> bool {
+        self == Sink::Files || (self == Sink::Delta && seed % 2 == 1)
     }
 
     /// How often Rivulet checkpoints: often for cheap checkpoints, so kills land in flushes;
@@ -92,7 +99,12 @@ impl SinkTarget {
         match self.sink {
             Sink::Postgres => format!("type = \"postgres\"\nurl = \"{loc}\"\n"),
             Sink::Jsonl => format!("type = \"jsonl\"\npath = \"{loc}\"\n"),
-            Sink::Delta => format!("type = \"delta\"\nurl = \"{loc}\"\n"),
+            Sink::Delta => match &self.endpoint {
+                Some(e) => {
+                    format!("type = \"delta\"\nurl = \"{loc}\"\nendpoint = \"{e}\"\npath_style = true\n")
+                }
+                None => format!("type = \"delta\"\nurl = \"{loc}\"\n"),
+            },
             Sink::Files => format!(
                 "type = \"files\"\nurl = \"{loc}\"\nformat = \"parquet\"\nendpoint = \"{}\"\npath_style = true\n\
                  create_bucket = true\nmax_interval = \"10s\"\n",

@@ -55,7 +55,9 @@ impl TrialOutcome {
     }
 
     pub fn ok(&self) -> bool {
-        self.tables.iter().all(|(_, r)| r.ok()) && self.readback.duplicates == 0
+        self.tables.iter().all(|(_, r)| r.ok())
+            && self.readback.duplicates == 0
+            && self.readback.unresolved == 0
     }
 }
 
@@ -69,27 +71,39 @@ struct Servers {
 }
 
 impl Servers {
-    fn start(sink: Sink, dir: &Path) -> Result<Servers> {
+    fn start(sink: Sink, dir: &Path, on_s3: bool) -> Result<Servers> {
         let source = PgCluster::start();
         let proxy = TcpProxy::start(([127, 0, 0, 1], source.port()).into());
-        Ok(Servers {
+        let servers = Servers {
             proxy,
             target: (sink == Sink::Postgres).then(PgCluster::start),
             broker: (sink == Sink::Kafka).then(KafkaBroker::start),
-            s3: if sink == Sink::Files {
+            s3: if on_s3 {
                 Some(S3::start(dir.join("s3"))?)
             } else {
                 None
             },
             source,
-        })
+        };
+        if on_s3 && sink == Sink::Delta {
+            readback::create_bucket("chaos", &servers.env())?;
+        }
+        Ok(servers)
+    }
+
+    /// Where the Delta tables are: S3 when the trial has an S3 server, else a directory.
+    fn lake(&self, dir: &Path) -> String {
+        match self.s3 {
+            Some(_) => "s3://chaos/lake".to_string(),
+            None => dir.join("lake").display().to_string(),
+        }
     }
 
     fn sink_target(&self, sink: Sink, dir: &Path) -> SinkTarget {
         let location = match sink {
             Sink::Postgres => self.target.as_ref().map(PgCluster::url).unwrap_or_default(),
             Sink::Jsonl => dir.join("out.jsonl").display().to_string(),
-            Sink::Delta => dir.join("lake").display().to_string(),
+            Sink::Delta => self.lake(dir),
             Sink::Files => "s3://chaos/RAW".to_string(),
             Sink::Kafka => self
                 .broker
@@ -130,7 +144,8 @@ pub fn run(spec: &TrialSpec) -> Result<TrialOutcome> {
 
 fn run_in(spec: &TrialSpec, dir: &Path) -> Result<TrialOutcome> {
     let tables = tables::tables_for(spec.sink);
-    let mut servers = Servers::start(spec.sink, dir)?;
+    let on_s3 = spec.sink.on_s3(spec.seed);
+    let mut servers = Servers::start(spec.sink, dir, on_s3)?;
     setup_source(&servers.source, &tables, spec.rows)?;
     let names: Vec<String> = tables.iter().map(Table::qualified).collect();
     let source_url = format!("postgres://postgres@127.0.0.1:{}/postgres", servers.proxy.port());
@@ -143,7 +158,12 @@ fn run_in(spec: &TrialSpec, dir: &Path) -> Result<TrialOutcome> {
     )?;
 
     let mut rng = Rng::new(spec.seed);
-    let schedule = faults::schedule(&mut rng.fork(1), &spec.sink.faults(), spec.faults, spec.workload);
+    let schedule = faults::schedule(
+        &mut rng.fork(1),
+        &spec.sink.faults(on_s3),
+        spec.faults,
+        spec.workload,
+    );
     let mut rivulet = Rivulet::new(&spec.rivulet, &config, dir, servers.env());
     let mut outcome = TrialOutcome::default();
     outcome.stats = run_workload(
@@ -304,7 +324,7 @@ fn read_sink(sink: Sink, servers: &Servers, dir: &Path, tables: &[Table]) -> Res
             readback::kafka(&broker.bootstrap(), tables, &dir.join("consumed.jsonl"))
         }
         Sink::Files => readback::files("s3://chaos/RAW", tables, &servers.env()),
-        Sink::Delta => readback::delta(&dir.join("lake"), tables),
+        Sink::Delta => readback::delta(&servers.lake(dir), tables, &servers.env()),
     }
 }
 

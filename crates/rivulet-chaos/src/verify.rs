@@ -144,17 +144,28 @@ pub fn load_rows(
     for row in rows {
         let fields: Vec<String> = cols
             .iter()
-            .map(
-                |c| match row.get(&c.name).and_then(|v| pg_text(v, &c.ty, records)) {
+            .map(|c| {
+                match row
+                    .get(&c.name)
+                    .and_then(|v| loadable(v, &c.ty))
+                    .and_then(|v| pg_text(v, &c.ty, records))
+                {
                     Some(t) => copy_escape(&t),
                     None => "\\N".to_string(),
-                },
-            )
+                }
+            })
             .collect();
         data.push_str(&fields.join("\t"));
         data.push('\n');
     }
     copy_in(src, table, cols, data.as_bytes())
+}
+
+/// A placeholder left in a column that is not text cannot be loaded; it is already counted
+/// (unresolved placeholders fail the trial), so it loads as NULL.
+fn loadable<'v>(v: &'v Value, ty: &str) -> Option<&'v Value> {
+    let text = ty == "text" || ty.starts_with("character");
+    (text || !crate::replay::is_placeholder(v)).then_some(v)
 }
 
 /// A JSON value as PostgreSQL text input for a column of type `ty` (None: NULL).
