@@ -12,6 +12,7 @@
 pub mod durable;
 pub mod event;
 pub mod lsn;
+pub mod net;
 pub mod offsets;
 pub mod position;
 pub mod schema;

@@ -4,16 +4,20 @@
 //!  per segment:  prepare target table (create / evolve)
 //!    snapshot rows ──COPY──▶ target                       (or, if keys may exist already:
 //!                                                          COPY ▶ staging ▶ INSERT … ON CONFLICT)
-//!    net changes   ──COPY──▶ temp staging (ON COMMIT DROP) ─▶ DELETE … USING staging
+//!    net changes   ──COPY──▶ temp staging (ON COMMIT DROP) ─▶ UPDATE staging FROM target: values of
+//!                                                            rows that moved to a new key, from
+//!                                                            the old key's row (unchanged TOAST)
+//!                                                         ─▶ DELETE … USING staging
 //!                                                         ─▶ INSERT … SELECT … ON CONFLICT DO UPDATE
 //!                                                         ─▶ UPDATE … FROM staging, per set of
-//!                                                            unchanged-TOAST columns
+//!                                                            unchanged-TOAST columns (every row
+//!                                                            must be found: else a definite error)
 //!    keyless changes ─▶ COPY for runs of inserts, one UPDATE/DELETE per change otherwise
 //!    history rows  ──COPY──▶ target
 //!    TRUNCATE      ──▶ TRUNCATE target
 //! ```
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -22,7 +26,9 @@ use rivulet_core::{Op, SinkError, TableId, TableSchema, Value};
 use tokio_postgres::Client;
 use tokio_postgres::types::ToSql;
 
-use crate::batch::{NetChange, OrderedChange, Segment, TableChanges, copy_line};
+use rivulet_core::net::{NetChange, NetChanges};
+
+use crate::batch::{OrderedChange, Segment, TableChanges, copy_line};
 use crate::ddl::{self, HISTORY_COLUMNS, TargetTable};
 use crate::error::query_error;
 use crate::text::{copy_field, param};
@@ -143,8 +149,8 @@ impl Applier<'_> {
                 }
             }
         }
-        if !changes.net_rows.is_empty() {
-            self.net(target, &changes.net_rows).await?;
+        if !changes.net.entries().is_empty() {
+            self.net(target, &changes.net).await?;
         }
         if !changes.ordered.is_empty() {
             self.ordered(target, &changes.ordered).await?;
@@ -173,16 +179,17 @@ impl Applier<'_> {
     ) -> Result<String, SinkError> {
         self.stage_counter += 1;
         let stage = format!("rivulet_stage_{}", self.stage_counter);
-        let defs: Vec<String> = target
+        let mut defs: Vec<String> = target
             .columns
             .iter()
             .map(|(name, ty)| format!("{} {ty}", quote_ident(name)))
             .collect();
-        let create = format!(
-            "CREATE TEMP TABLE {stage} ({}, _rv_op text NOT NULL DEFAULT 'u', _rv_mask text NOT NULL DEFAULT '') \
-             ON COMMIT DROP",
-            defs.join(", ")
-        );
+        defs.push("_rv_op text NOT NULL DEFAULT 'u', _rv_mask text NOT NULL DEFAULT ''".into());
+        // The old key of an upsert that moved (`render_net`).
+        for (n, &k) in target.key.iter().enumerate() {
+            defs.push(format!("_rv_from_{n} {}", target.columns[k].1));
+        }
+        let create = format!("CREATE TEMP TABLE {stage} ({}) ON COMMIT DROP", defs.join(", "));
         let context = format!("cannot stage changes for {}", target.display);
         self.client
             .batch_execute(&create)
@@ -191,6 +198,9 @@ impl Applier<'_> {
         let mut cols = column_list(target);
         if with_ops {
             cols.push_str(", _rv_op, _rv_mask");
+            for n in 0..target.key.len() {
+                cols.push_str(&format!(", _rv_from_{n}"));
+            }
         }
         let rows = copy_in(self.client, &format!("COPY {stage} ({cols}) FROM STDIN"), data)
             .await
@@ -239,17 +249,52 @@ impl Applier<'_> {
         self.execute(target, &sql).await
     }
 
-    async fn net(&mut self, target: &TargetTable, rows: &[NetChange]) -> Result<(), SinkError> {
-        let mut data = Vec::with_capacity(rows.len() * 64);
-        let mut masks = BTreeSet::new();
-        let mut deletes = false;
-        let mut full_upserts = false;
+    async fn net(&mut self, target: &TargetTable, net: &NetChanges) -> Result<(), SinkError> {
+        let staged = self.render_net(target, net.entries());
+        let stage = self.stage(target, &staged.data, true).await?;
+        let key_match: Vec<String> = target
+            .key
+            .iter()
+            .map(|&k| format!("t.{0} = s.{0}", quote_ident(&target.columns[k].0)))
+            .collect();
+        let key_match = key_match.join(" AND ");
+        // Before anything in the batch changes the target: values of rows that moved to a new
+        // key come from their old key's row.
+        if staged.moved > 0 {
+            self.fill_from_old_keys(target, &stage, staged.moved).await?;
+        }
+        if staged.deletes {
+            let sql = format!(
+                "DELETE FROM {} t USING {stage} s WHERE s._rv_op = 'd' AND {key_match}",
+                target.qualified
+            );
+            self.execute(target, &sql).await?;
+        }
+        if staged.full_upserts {
+            self.upsert(target, &stage, Some("_rv_op = 'u' AND _rv_mask = ''"))
+                .await?;
+        }
+        for (mask, rows) in staged.masks {
+            self.update_masked(target, &stage, &key_match, &mask, rows)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The net changes as COPY text for the staging table: the columns, `_rv_op`, `_rv_mask`
+    /// (indexes of unchanged columns), then the old key (`_rv_from_<n>`) of a row that moved.
+    fn render_net(&mut self, target: &TargetTable, entries: &[NetChange]) -> StagedNet {
+        let mut staged = StagedNet {
+            data: Vec::with_capacity(entries.len() * 64),
+            ..StagedNet::default()
+        };
         let mut mask = String::new();
-        for change in rows {
+        for change in entries {
             let (row, op) = match change {
-                NetChange::Upsert(row) => (row, "u"),
+                NetChange::Upsert { row, .. } => (row, "u"),
                 NetChange::Delete(row) => (row, "d"),
             };
+            let data = &mut staged.data;
             mask.clear();
             for (i, v) in row.iter().enumerate() {
                 if i > 0 {
@@ -265,57 +310,109 @@ impl Applier<'_> {
                     }
                     mask.push_str(&i.to_string());
                 }
-                copy_field(v, &mut self.scratch, &mut data);
+                copy_field(v, &mut self.scratch, data);
             }
             data.push(b'\t');
             data.extend_from_slice(op.as_bytes());
             data.push(b'\t');
             data.extend_from_slice(mask.as_bytes());
-            data.push(b'\n');
-            match op {
-                "d" => deletes = true,
-                _ if mask.is_empty() => full_upserts = true,
-                _ => {
-                    masks.insert(mask.clone());
+            let origin = change.moved_from().filter(|_| !mask.is_empty());
+            for &k in &target.key {
+                data.push(b'\t');
+                match origin.and_then(|o| o.get(k)) {
+                    Some(v) => copy_field(v, &mut self.scratch, data),
+                    None => data.extend_from_slice(b"\\N"),
                 }
             }
+            data.push(b'\n');
+            match op {
+                "d" => staged.deletes = true,
+                _ if mask.is_empty() => staged.full_upserts = true,
+                _ if origin.is_some() => {
+                    staged.moved += 1;
+                    staged.full_upserts = true;
+                }
+                _ => *staged.masks.entry(mask.clone()).or_default() += 1,
+            }
         }
-        let stage = self.stage(target, &data, true).await?;
-        let key_match: Vec<String> = target
+        staged
+    }
+
+    /// Fills the unchanged values of rows that moved to a new key from the target's row under
+    /// the old key, making them full upserts. A moved row without an old row at the target has
+    /// values nobody knows: a definite error.
+    async fn fill_from_old_keys(
+        &self,
+        target: &TargetTable,
+        stage: &str,
+        moved: u64,
+    ) -> Result<(), SinkError> {
+        let mut sets: Vec<String> = target
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !target.key.contains(i))
+            .map(|(i, (name, _))| {
+                format!(
+                    "{0} = CASE WHEN position(',{i},' IN ',' || s._rv_mask || ',') > 0 THEN t.{0} ELSE s.{0} END",
+                    quote_ident(name)
+                )
+            })
+            .collect();
+        sets.push("_rv_mask = ''".into());
+        let from_match: Vec<String> = target
             .key
             .iter()
-            .map(|&k| format!("t.{0} = s.{0}", quote_ident(&target.columns[k].0)))
+            .enumerate()
+            .map(|(n, &k)| format!("t.{} = s._rv_from_{n}", quote_ident(&target.columns[k].0)))
             .collect();
-        let key_match = key_match.join(" AND ");
-        if deletes {
-            let sql = format!(
-                "DELETE FROM {} t USING {stage} s WHERE s._rv_op = 'd' AND {key_match}",
+        let sql = format!(
+            "UPDATE {stage} s SET {} FROM {} t WHERE s._rv_op = 'u' AND s._rv_mask <> '' AND {}",
+            sets.join(", "),
+            target.qualified,
+            from_match.join(" AND ")
+        );
+        let filled = self.execute(target, &sql).await?;
+        if filled < moved {
+            return Err(unknown_toast_values(target, moved - filled, "its old key"));
+        }
+        Ok(())
+    }
+
+    /// `UPDATE … FROM staging` of the columns an update sent, for the rows whose unchanged
+    /// columns are `mask`; every one of the `rows` must find its row.
+    async fn update_masked(
+        &self,
+        target: &TargetTable,
+        stage: &str,
+        key_match: &str,
+        mask: &str,
+        rows: u64,
+    ) -> Result<(), SinkError> {
+        let unchanged: Vec<usize> = mask.split(',').filter_map(|i| i.parse().ok()).collect();
+        let sets: Vec<String> = target
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !target.key.contains(i) && !unchanged.contains(i))
+            .map(|(_, (name, _))| format!("{0} = s.{0}", quote_ident(name)))
+            .collect();
+        let sql = if sets.is_empty() {
+            // Nothing to set, but the rows must be there.
+            format!(
+                "SELECT 1 FROM {} t, {stage} s WHERE s._rv_op = 'u' AND s._rv_mask = '{mask}' AND {key_match}",
                 target.qualified
-            );
-            self.execute(target, &sql).await?;
-        }
-        if full_upserts {
-            self.upsert(target, &stage, Some("_rv_op = 'u' AND _rv_mask = ''"))
-                .await?;
-        }
-        for mask in masks {
-            let unchanged: Vec<usize> = mask.split(',').filter_map(|i| i.parse().ok()).collect();
-            let sets: Vec<String> = target
-                .columns
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !target.key.contains(i) && !unchanged.contains(i))
-                .map(|(_, (name, _))| format!("{0} = s.{0}", quote_ident(name)))
-                .collect();
-            if sets.is_empty() {
-                continue;
-            }
-            let sql = format!(
+            )
+        } else {
+            format!(
                 "UPDATE {} t SET {} FROM {stage} s WHERE s._rv_op = 'u' AND s._rv_mask = '{mask}' AND {key_match}",
                 target.qualified,
                 sets.join(", ")
-            );
-            self.execute(target, &sql).await?;
+            )
+        };
+        let found = self.execute(target, &sql).await?;
+        if found < rows {
+            return Err(unknown_toast_values(target, rows - found, "its key"));
         }
         Ok(())
     }
@@ -408,6 +505,28 @@ impl Applier<'_> {
         }
         Ok(())
     }
+}
+
+/// What `render_net` staged, and which statements it needs.
+#[derive(Default)]
+struct StagedNet {
+    data: Vec<u8>,
+    deletes: bool,
+    full_upserts: bool,
+    /// Upserts that moved to a new key with unchanged values (filled from the old key).
+    moved: u64,
+    /// Unchanged-column masks of the other upserts with unchanged values, and their row counts.
+    masks: BTreeMap<String, u64>,
+}
+
+/// Update rows whose unchanged (TOAST) values are neither in the batch nor at the target.
+fn unknown_toast_values(target: &TargetTable, rows: u64, under: &str) -> SinkError {
+    SinkError::definite(format!(
+        "{rows} updated row(s) of {} left out-of-line (TOAST) values unsent, and the target has no row under \
+         {under} to keep them from (the target lacks rows the source has): run ALTER TABLE … REPLICA IDENTITY \
+         FULL on the source table so updates carry every value, and snapshot the table again",
+        target.display
+    ))
 }
 
 /// Types without an `=` operator are compared by their text form.

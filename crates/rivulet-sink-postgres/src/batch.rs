@@ -8,29 +8,22 @@
 //!             TRUNCATE (mirror) ──▶ its own segment, between the table's segments
 //! ```
 //!
-//! Collapsing is what makes large batches cheap: insert → update → delete of one key becomes a
-//! single delete (of a row that is not there), and a hundred updates of a hot row one upsert.
-//! An update whose unchanged out-of-line (TOAST) values are still `Unchanged` after merging with
-//! the key's earlier state in the batch is applied as an UPDATE of only the columns it has.
+//! Collapsing (`rivulet_core::net`, the rules the Delta sink shares) is what makes large batches
+//! cheap: insert → update → delete of one key becomes a single delete (of a row that is not
+//! there), and a hundred updates of a hot row one upsert. Values an update left out (unchanged
+//! TOAST) and the batch does not know are read from the target when the batch is applied.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rivulet_core::{Change, ChangeEvent, Op, ReplicaIdentity, Row, SourceMeta, TableId, TableSchema, Value};
+use rivulet_core::net::NetChanges;
+use rivulet_core::{
+    Change, ChangeEvent, Op, ReplicaIdentity, Row, RowChange, SourceMeta, TableId, TableSchema, Value,
+};
 
 use crate::Mode;
 use crate::error::{SinkResult, definite};
 use crate::text::copy_field;
-
-/// The last state of one key in the batch.
-#[derive(Clone, Debug)]
-pub enum NetChange {
-    /// The row as it must be at the end of the batch; `Value::Unchanged` columns keep the
-    /// target's current value.
-    Upsert(Row),
-    /// The key's row must be gone; only the key columns are meaningful.
-    Delete(Row),
-}
 
 /// A keyless change (mirror mode, `REPLICA IDENTITY FULL`), applied one by one.
 #[derive(Clone, Debug)]
@@ -47,9 +40,8 @@ pub struct TableChanges {
     /// Snapshot rows of keys the batch has not seen otherwise, as COPY text lines.
     pub snapshot: Vec<u8>,
     pub snapshot_rows: u64,
-    /// Keyed changes: rendered key → index into `net_rows`.
-    net_index: HashMap<Vec<u8>, usize>,
-    pub net_rows: Vec<NetChange>,
+    /// Keyed changes (mirror), one net change per key (`rivulet_core::net`).
+    pub net: NetChanges,
     /// History rows as COPY text lines (mirror: unused).
     pub history: Vec<u8>,
     pub history_rows: u64,
@@ -105,13 +97,7 @@ impl Batch {
                         self.bytes = before + changes.history.len();
                     }
                     Mode::Mirror if changes.schema.has_primary_key() => {
-                        self.bytes += keyed(
-                            changes,
-                            row.op,
-                            row.before.as_ref(),
-                            row.after.as_ref(),
-                            &mut self.scratch,
-                        )?;
+                        self.bytes += keyed(changes, row, &mut self.scratch);
                     }
                     Mode::Mirror => {
                         changes.ordered.push(OrderedChange {
@@ -173,8 +159,7 @@ impl Batch {
             schema: schema.clone(),
             snapshot: Vec::new(),
             snapshot_rows: 0,
-            net_index: HashMap::new(),
-            net_rows: Vec::new(),
+            net: NetChanges::new(schema.clone()),
             history: Vec::new(),
             history_rows: 0,
             ordered: Vec::new(),
@@ -183,18 +168,6 @@ impl Batch {
         self.open.insert(schema.id.clone(), i);
         Ok(i)
     }
-}
-
-/// The key of a row, rendered (COPY text of the key columns, tab-separated).
-fn key_of(schema: &TableSchema, row: &Row, scratch: &mut String) -> Vec<u8> {
-    let mut key = Vec::with_capacity(16);
-    for (n, &k) in schema.primary_key.iter().enumerate() {
-        if n > 0 {
-            key.push(b'\t');
-        }
-        copy_field(row.get(k).unwrap_or(&Value::Null), scratch, &mut key);
-    }
-    key
 }
 
 /// Roughly the memory a row holds.
@@ -213,95 +186,25 @@ fn row_size(row: Option<&Row>) -> usize {
     })
 }
 
-/// Records a keyed change; returns the bytes it added (roughly).
-fn keyed(
-    changes: &mut TableChanges,
-    op: Op,
-    before: Option<&Row>,
-    after: Option<&Row>,
-    scratch: &mut String,
-) -> SinkResult<usize> {
-    let schema = changes.schema.clone();
-    let size = 64 + row_size(before) + row_size(after);
-    match op {
-        Op::Read => {
-            let Some(after) = after else { return Ok(0) };
-            let key = key_of(&schema, after, scratch);
-            if changes.net_index.contains_key(&key) {
-                set_net(changes, key, NetChange::Upsert(after.clone()));
-            } else {
-                let before = changes.snapshot.len();
-                copy_line(after, scratch, &mut changes.snapshot);
-                changes.snapshot_rows += 1;
-                return Ok(changes.snapshot.len() - before);
-            }
-        }
-        Op::Create => {
-            let Some(after) = after else { return Ok(0) };
-            let key = key_of(&schema, after, scratch);
-            set_net(changes, key, NetChange::Upsert(after.clone()));
-        }
-        Op::Update => {
-            let Some(after) = after else { return Ok(0) };
-            let mut row = after.clone();
-            let key = key_of(&schema, &row, scratch);
-            let old_key = before.map(|b| key_of(&schema, b, scratch));
-            // With REPLICA IDENTITY FULL the old row has every value, TOASTed ones included.
-            if schema.replica_identity == ReplicaIdentity::Full
-                && let Some(b) = before
-            {
-                fill_unchanged(&mut row, b);
-            }
-            if let Some(NetChange::Upsert(prev)) = changes
-                .net_index
-                .get(old_key.as_ref().unwrap_or(&key))
-                .map(|&i| &changes.net_rows[i])
-            {
-                let prev = prev.clone();
-                fill_unchanged(&mut row, &prev);
-            }
-            let key_changed = old_key.as_ref().is_some_and(|k| *k != key);
-            if key_changed {
-                if row.iter().any(|v| matches!(v, Value::Unchanged)) {
-                    return Err(definite(format!(
-                        "an update of {} changed the primary key and left out-of-line (TOAST) values unsent, so the \
-                         new row cannot be built: run ALTER TABLE … REPLICA IDENTITY FULL on the source table",
-                        schema.id
-                    )));
-                }
-                if let (Some(old_key), Some(b)) = (old_key, before) {
-                    set_net(changes, old_key, NetChange::Delete(b.clone()));
-                }
-            }
-            set_net(changes, key, NetChange::Upsert(row));
-        }
-        Op::Delete => {
-            let Some(before) = before else { return Ok(0) };
-            let key = key_of(&schema, before, scratch);
-            set_net(changes, key, NetChange::Delete(before.clone()));
-        }
-        _ => return Ok(0),
+/// Records a keyed change; returns the bytes it added (roughly). Snapshot rows of keys the
+/// batch has not seen go to the COPY buffer; everything else into the net changes.
+fn keyed(changes: &mut TableChanges, event: &RowChange, scratch: &mut String) -> usize {
+    if event.op == Op::Read
+        && let Some(after) = &event.after
+        && !changes.net.contains_key_of(after)
+    {
+        let before = changes.snapshot.len();
+        copy_line(after, scratch, &mut changes.snapshot);
+        changes.snapshot_rows += 1;
+        return changes.snapshot.len() - before;
     }
-    Ok(size)
-}
-
-fn set_net(changes: &mut TableChanges, key: Vec<u8>, change: NetChange) {
-    match changes.net_index.get(&key) {
-        Some(&i) => changes.net_rows[i] = change,
-        None => {
-            changes.net_index.insert(key, changes.net_rows.len());
-            changes.net_rows.push(change);
-        }
-    }
-}
-
-/// Replaces unchanged TOAST markers in `row` by the values `known` has for them.
-fn fill_unchanged(row: &mut Row, known: &Row) {
-    for (v, k) in row.iter_mut().zip(known) {
-        if matches!(v, Value::Unchanged) && !matches!(k, Value::Unchanged) {
-            *v = k.clone();
-        }
-    }
+    changes.net.apply(
+        &event.table,
+        event.op,
+        event.before.as_ref(),
+        event.after.as_ref(),
+    );
+    64 + row_size(event.before.as_ref()) + row_size(event.after.as_ref())
 }
 
 /// Appends a row as one COPY text line.
@@ -352,7 +255,8 @@ fn history_line(
 
 #[cfg(test)]
 mod tests {
-    use rivulet_core::{Column, PgType, RowChange, TableId};
+    use rivulet_core::net::NetChange;
+    use rivulet_core::{Column, PgType, TableId};
 
     use super::*;
 
@@ -390,46 +294,33 @@ mod tests {
         Some(vec![Value::Int32(id), v])
     }
 
-    fn net(batch: &Batch) -> &[NetChange] {
+    fn rows(batch: &Batch) -> &TableChanges {
         match &batch.segments[0] {
-            Segment::Rows(c) => &c.net_rows,
+            Segment::Rows(c) => c,
             Segment::Truncate(_) => panic!("rows expected"),
         }
     }
 
     #[test]
-    fn insert_update_delete_of_one_key_nets_to_a_delete() {
+    fn snapshot_rows_are_copied_unless_the_batch_changed_their_key() {
         let t = table(true, ReplicaIdentity::Default);
         let mut batch = Batch::default();
         for e in [
-            event(&t, Op::Create, None, row(1, Value::Int32(1))),
-            event(&t, Op::Update, None, row(1, Value::Int32(2))),
-            event(&t, Op::Delete, row(1, Value::Null), None),
-            event(&t, Op::Create, None, row(2, Value::Int32(5))),
-            event(&t, Op::Update, None, row(2, Value::Unchanged)),
+            event(&t, Op::Read, None, row(1, Value::Int32(1))),
+            event(&t, Op::Update, None, row(2, Value::Int32(2))),
+            event(&t, Op::Read, None, row(2, Value::Int32(3))),
         ] {
             batch.add(&e, Mode::Mirror).unwrap();
         }
-        let rows = net(&batch);
-        assert_eq!(rows.len(), 2);
-        assert!(matches!(&rows[0], NetChange::Delete(r) if r[0] == Value::Int32(1)));
-        // The unchanged value is taken from the key's earlier state in the batch.
-        assert!(matches!(&rows[1], NetChange::Upsert(r) if r[1] == Value::Int32(5)));
-    }
-
-    #[test]
-    fn a_key_change_deletes_the_old_key() {
-        let t = table(true, ReplicaIdentity::Default);
-        let mut batch = Batch::default();
-        batch
-            .add(
-                &event(&t, Op::Update, row(1, Value::Null), row(9, Value::Int32(3))),
-                Mode::Mirror,
-            )
-            .unwrap();
-        let rows = net(&batch);
-        assert!(matches!(&rows[0], NetChange::Delete(r) if r[0] == Value::Int32(1)));
-        assert!(matches!(&rows[1], NetChange::Upsert(r) if r[0] == Value::Int32(9)));
+        let changes = rows(&batch);
+        assert_eq!(changes.snapshot_rows, 1);
+        assert_eq!(
+            changes.net.entries(),
+            &[NetChange::Upsert {
+                row: row(2, Value::Int32(3)).unwrap(),
+                origin: None
+            }]
+        );
     }
 
     #[test]

@@ -331,6 +331,51 @@ fn unchanged_toast_values_are_kept() {
     assert_same(&pg, "public.docs", "public.docs", "id");
 }
 
+/// Issue 12: a primary-key update of a row whose TOAST value did not change must not lose the
+/// row (it vanished: the new key's staged row only had an `UPDATE … FROM`).
+#[test]
+fn key_changes_keep_unchanged_toast_values() {
+    let pg = cluster();
+    pg.psql_script(TOAST_KEY_SETUP);
+    let dir = scratch();
+    let config = pipeline(&pg, dir.path(), &["public.tk", "public.tc"], "snapshot = \"initial\"", "");
+    run_to_end(&pg, &config, &[]);
+    for (what, sql) in TOAST_KEY_STEPS {
+        pg.psql_script(sql);
+        run_to_end(&pg, &config, &[]);
+        for (table, key) in [("public.tk", "id"), ("public.tc", "a, b")] {
+            let s = checksum(&pg, "postgres", table, key);
+            let t = checksum(&pg, TARGET_DB, table, key);
+            assert_eq!(
+                s,
+                t,
+                "after {what}: {table} differs from its source; target:\n{}",
+                target(&pg, &format!("SELECT {key}, n, md5(big) FROM {table} ORDER BY {key}"))
+            );
+        }
+    }
+}
+
+/// Values that neither the batch nor the target has (a target that lacks the source's rows)
+/// stop the pipeline instead of writing a placeholder or dropping the row.
+#[test]
+fn unknowable_toast_values_stop_the_pipeline() {
+    for update in ["UPDATE tk SET id = 101 WHERE id = 1", "UPDATE tk SET n = 5 WHERE id = 2"] {
+        let pg = cluster();
+        pg.psql_script(TOAST_KEY_SETUP);
+        let dir = scratch();
+        // no_data: the target never gets the existing rows.
+        let config = pipeline(&pg, dir.path(), &["public.tk"], "snapshot = \"no_data\"", "");
+        run_to_end(&pg, &config, &[]);
+        pg.psql(update);
+        let err = run_expect_failure(&pg, &config);
+        assert!(err.contains("REPLICA IDENTITY FULL"), "{update}: {err}");
+        // Nothing was applied (the table itself may not exist: it is created in the batch).
+        let rows = pg.try_psql_in(TARGET_DB, "SELECT count(*) FROM public.tk");
+        assert!(!matches!(rows.as_deref(), Ok(r) if r.trim() != "0"), "{update}: {rows:?}");
+    }
+}
+
 #[test]
 fn tables_without_a_key_need_replica_identity_full() {
     let pg = cluster();
