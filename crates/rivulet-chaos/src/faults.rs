@@ -44,19 +44,23 @@ pub struct Fault {
     pub kind: FaultKind,
     /// How long the faulty part stays down (restarts) or how long before Rivulet comes back.
     pub down: Duration,
+    /// A kill -9 that waits for the snapshot to start (Rivulet's log says "reading the
+    /// snapshot") and strikes `down` later, so it lands inside the snapshot.
+    pub in_snapshot: bool,
 }
 
-/// `count` faults of `kinds` over `span`. The first is always a kill -9 early enough to land
-/// in the initial snapshot (before its first checkpoint, or between chunk checkpoints).
+/// `count` faults of `kinds` over `span`. The first is always a kill -9 inside the initial
+/// snapshot (before its first checkpoint, or between chunk checkpoints).
 pub fn schedule(rng: &mut Rng, kinds: &[FaultKind], count: usize, span: Duration) -> Vec<Fault> {
     let mut faults = Vec::with_capacity(count);
     if count == 0 {
         return faults;
     }
     faults.push(Fault {
-        at: Duration::from_millis(rng.range(150, 900)),
+        at: Duration::ZERO,
         kind: FaultKind::Kill9,
-        down: Duration::from_millis(rng.range(0, 300)),
+        down: Duration::from_millis(rng.range(0, 250)),
+        in_snapshot: true,
     });
     let span_ms = span.as_millis().max(2000) as u64;
     for _ in 1..count {
@@ -70,6 +74,7 @@ pub fn schedule(rng: &mut Rng, kinds: &[FaultKind], count: usize, span: Duration
             at: Duration::from_millis(rng.range(1000, span_ms)),
             kind,
             down: Duration::from_millis(rng.range(0, 1500)),
+            in_snapshot: false,
         });
     }
     faults.sort_by_key(|f| f.at);

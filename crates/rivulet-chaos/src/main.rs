@@ -191,12 +191,11 @@ fn one_trial(i: u64, spec: &TrialSpec, totals: &mut Totals) {
                     println!("  {detail}");
                 }
             }
-            for e in o.self_exits.iter().take(3) {
+            if let Some(e) = o.self_exits.last() {
                 println!(
-                    "  note: rivulet exited by itself ({} times), last: {e}",
+                    "  note: rivulet exited by itself {} times, last: {e}",
                     o.self_exits.len()
                 );
-                break;
             }
         }
         Err(e) => println!("{head} ERROR: {e:#} ({repro})"),
@@ -205,9 +204,10 @@ fn one_trial(i: u64, spec: &TrialSpec, totals: &mut Totals) {
 
 fn summary(head: &str, o: &TrialOutcome, took: Duration) -> String {
     format!(
-        "{head} faults={} ({}) tables={} rows={} events={} txs={} ({} rolled back, {} failed, {} ddl) in {:.0}s",
+        "{head} faults={} ({}; {} in snapshot) tables={} rows={} events={} txs={} ({} rolled back, {} failed, {} ddl) in {:.0}s",
         o.faults.len(),
         describe(&o.faults),
+        o.snapshot_kills,
         o.tables.len(),
         o.source_rows(),
         o.readback.events,

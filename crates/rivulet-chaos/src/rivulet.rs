@@ -72,6 +72,29 @@ impl Rivulet {
         }
     }
 
+    /// The current run's log so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path(self.starts)).unwrap_or_default()
+    }
+
+    /// Whether the current run is reading the initial snapshot right now.
+    pub fn in_snapshot(&self) -> bool {
+        let log = self.log();
+        log.contains("reading the snapshot") && !log.contains("snapshot complete")
+    }
+
+    /// Waits (up to `timeout`) until the current run's log contains `text`.
+    pub fn wait_for_log(&self, text: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log().contains(text) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
     /// Restarts Rivulet if it ended by itself (an error before its first connection, e.g.
     /// while the source was down, ends a run) and remembers the reason.
     pub fn keep_alive(&mut self) -> Result<()> {

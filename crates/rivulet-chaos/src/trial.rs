@@ -42,6 +42,8 @@ pub struct TrialOutcome {
     pub readback: Readback,
     pub stats: Stats,
     pub self_exits: Vec<String>,
+    /// Kills that struck while Rivulet was reading the initial snapshot.
+    pub snapshot_kills: usize,
     pub dir: PathBuf,
 }
 
@@ -154,7 +156,7 @@ fn run_in(spec: &TrialSpec, dir: &Path) -> Result<TrialOutcome> {
     let offsets = dir.join("offsets.json").display().to_string();
     std::fs::write(
         &config,
-        sinks::pipeline_toml(&source_url, &names, &target, &offsets),
+        sinks::pipeline_toml(&source_url, &names, &target, &offsets, spec.seed),
     )?;
 
     let mut rng = Rng::new(spec.seed);
@@ -172,7 +174,7 @@ fn run_in(spec: &TrialSpec, dir: &Path) -> Result<TrialOutcome> {
         &mut rivulet,
         &schedule,
         &mut rng,
-        &mut outcome.faults,
+        &mut outcome,
     )?;
 
     let endpos = servers.source.current_lsn();
@@ -231,7 +233,7 @@ fn run_workload(
     rivulet: &mut Rivulet,
     schedule: &[Fault],
     rng: &mut Rng,
-    done: &mut Vec<FaultKind>,
+    outcome: &mut TrialOutcome,
 ) -> Result<Stats> {
     let shared = Shared {
         stop: AtomicBool::new(false),
@@ -261,12 +263,18 @@ fn run_workload(
             .collect();
         let mut result = Ok(());
         for fault in schedule {
-            result = wait_until(t0 + fault.at, rivulet)
+            let injected = wait_until(t0 + fault.at, rivulet)
                 .and_then(|()| inject(*fault, rivulet, source, target.as_ref(), proxy, s3.as_mut()));
-            if result.is_err() {
-                break;
+            match injected {
+                Ok(in_snapshot) => {
+                    outcome.faults.push(fault.kind);
+                    outcome.snapshot_kills += usize::from(in_snapshot);
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
             }
-            done.push(fault.kind);
         }
         if result.is_ok() {
             result = wait_until(t0 + spec.workload, rivulet);
@@ -295,9 +303,15 @@ fn inject(
     target: Option<&PgCluster>,
     proxy: &TcpProxy,
     s3: Option<&mut S3>,
-) -> Result<()> {
+) -> Result<bool> {
+    let mut in_snapshot = false;
     match fault.kind {
         FaultKind::Kill9 => {
+            if fault.in_snapshot {
+                rivulet.wait_for_log("reading the snapshot", Duration::from_secs(20));
+                std::thread::sleep(fault.down);
+            }
+            in_snapshot = rivulet.in_snapshot();
             rivulet.kill9();
             std::thread::sleep(fault.down);
             rivulet.start()?;
@@ -312,7 +326,7 @@ fn inject(
             s3.start_again()?;
         }
     }
-    Ok(())
+    Ok(in_snapshot)
 }
 
 fn read_sink(sink: Sink, servers: &Servers, dir: &Path, tables: &[Table]) -> Result<Readback> {
