@@ -29,10 +29,11 @@ target=${CARGO_TARGET_DIR:-target}
 if [ -z "${RIVULET_BIN:-}" ]; then
     cargo build -p rivulet
     RIVULET_BIN=$target/debug/rivulet
+    echo "rivulet built from $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' + uncommitted changes')"
 fi
 cargo build -p rivulet-chaos
 log=${CHAOS_LOG:-/tmp/rivulet-chaos-$(date -u +%Y%m%dT%H%M%SZ).log}
-echo "rivulet $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- crates || echo ' (+ uncommitted changes)'); log: $log"
+echo "log: $log"
 "$target/debug/rivulet-chaos" \
     --rivulet "$RIVULET_BIN" \
     --trials "${CHAOS_TRIALS:-5}" \

@@ -47,6 +47,10 @@ pub struct Fault {
     /// A kill -9 that waits for the snapshot to start (Rivulet's log says "reading the
     /// snapshot") and strikes `down` later, so it lands inside the snapshot.
     pub in_snapshot: bool,
+    /// A kill -9 that first waits (briefly) for the replica sink's apply transaction to be
+    /// open in the target, so it lands inside a flush. Only the replica sink shows its flush
+    /// from outside; elsewhere the flag is ignored.
+    pub in_flush: bool,
 }
 
 /// `count` faults of `kinds` over `span`. The first is always a kill -9 inside the initial
@@ -61,6 +65,7 @@ pub fn schedule(rng: &mut Rng, kinds: &[FaultKind], count: usize, span: Duration
         kind: FaultKind::Kill9,
         down: Duration::from_millis(rng.range(0, 250)),
         in_snapshot: true,
+        in_flush: false,
     });
     let span_ms = span.as_millis().max(2000) as u64;
     for _ in 1..count {
@@ -75,6 +80,7 @@ pub fn schedule(rng: &mut Rng, kinds: &[FaultKind], count: usize, span: Duration
             kind,
             down: Duration::from_millis(rng.range(0, 1500)),
             in_snapshot: false,
+            in_flush: kind == FaultKind::Kill9 && rng.chance(50),
         });
     }
     faults.sort_by_key(|f| f.at);

@@ -204,10 +204,11 @@ fn one_trial(i: u64, spec: &TrialSpec, totals: &mut Totals) {
 
 fn summary(head: &str, o: &TrialOutcome, took: Duration) -> String {
     format!(
-        "{head} faults={} ({}; {} in snapshot) tables={} rows={} events={} txs={} ({} rolled back, {} failed, {} ddl) in {:.0}s",
+        "{head} faults={} ({}; {} in snapshot, {} in a replica flush) tables={} rows={} events={} txs={} ({} rolled back, {} failed, {} ddl) in {:.0}s",
         o.faults.len(),
         describe(&o.faults),
         o.snapshot_kills,
+        o.flush_kills,
         o.tables.len(),
         o.source_rows(),
         o.readback.events,

@@ -44,6 +44,8 @@ pub struct TrialOutcome {
     pub self_exits: Vec<String>,
     /// Kills that struck while Rivulet was reading the initial snapshot.
     pub snapshot_kills: usize,
+    /// Kills that struck while the replica sink had its apply transaction open.
+    pub flush_kills: usize,
     pub dir: PathBuf,
 }
 
@@ -266,9 +268,10 @@ fn run_workload(
             let injected = wait_until(t0 + fault.at, rivulet)
                 .and_then(|()| inject(*fault, rivulet, source, target.as_ref(), proxy, s3.as_mut()));
             match injected {
-                Ok(in_snapshot) => {
+                Ok(landed) => {
                     outcome.faults.push(fault.kind);
-                    outcome.snapshot_kills += usize::from(in_snapshot);
+                    outcome.snapshot_kills += usize::from(landed.snapshot);
+                    outcome.flush_kills += usize::from(landed.flush);
                 }
                 Err(e) => {
                     result = Err(e);
@@ -296,6 +299,13 @@ fn wait_until(when: Instant, rivulet: &mut Rivulet) -> Result<()> {
     Ok(())
 }
 
+/// Where a kill -9 struck.
+#[derive(Default)]
+struct Landed {
+    snapshot: bool,
+    flush: bool,
+}
+
 fn inject(
     fault: Fault,
     rivulet: &mut Rivulet,
@@ -303,19 +313,9 @@ fn inject(
     target: Option<&PgCluster>,
     proxy: &TcpProxy,
     s3: Option<&mut S3>,
-) -> Result<bool> {
-    let mut in_snapshot = false;
+) -> Result<Landed> {
     match fault.kind {
-        FaultKind::Kill9 => {
-            if fault.in_snapshot {
-                rivulet.wait_for_log("reading the snapshot", Duration::from_secs(20));
-                std::thread::sleep(fault.down);
-            }
-            in_snapshot = rivulet.in_snapshot();
-            rivulet.kill9();
-            std::thread::sleep(fault.down);
-            rivulet.start()?;
-        }
+        FaultKind::Kill9 => return kill9(fault, rivulet, target),
         FaultKind::SourceRestart => faults::crash_restart(source, fault.down)?,
         FaultKind::TargetRestart => faults::crash_restart(target.context("no target server")?, fault.down)?,
         FaultKind::Cut => proxy.cut(),
@@ -326,7 +326,39 @@ fn inject(
             s3.start_again()?;
         }
     }
-    Ok(in_snapshot)
+    Ok(Landed::default())
+}
+
+fn kill9(fault: Fault, rivulet: &mut Rivulet, target: Option<&PgCluster>) -> Result<Landed> {
+    if fault.in_snapshot {
+        rivulet.wait_for_log("reading the snapshot", Duration::from_secs(20));
+        std::thread::sleep(fault.down);
+    }
+    let flush = match target {
+        Some(t) if fault.in_flush => wait_for_apply(t, Duration::from_secs(3)),
+        _ => false,
+    };
+    let landed = Landed {
+        snapshot: rivulet.in_snapshot(),
+        flush,
+    };
+    rivulet.kill9();
+    std::thread::sleep(fault.down);
+    rivulet.start()?;
+    Ok(landed)
+}
+
+/// Polls the target until the replica sink has a transaction open (it is applying a batch).
+fn wait_for_apply(target: &PgCluster, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let sql = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'rivulet-sink' \
+               AND state IN ('active', 'idle in transaction') AND xact_start IS NOT NULL";
+    while Instant::now() < deadline {
+        if target.try_psql(sql).is_ok_and(|n| n != "0") {
+            return true;
+        }
+    }
+    false
 }
 
 fn read_sink(sink: Sink, servers: &Servers, dir: &Path, tables: &[Table]) -> Result<Readback> {
