@@ -3,6 +3,8 @@ Python binding, an independent reader of what Rivulet wrote) and prints one JSON
 
     python delta_check.py TABLE_DIR KEY COLUMN... [--app-id PIPELINE]
 
+KEY is a column, or several separated by commas (a composite key: "a,b", printed "a:b").
+
 Output: {"rows": N, "checksum": md5 of "key:col:col…" rows joined by "," in key order (text
 columns as md5(text), nulls as ""), "change_types": {type: count}, "cdf_errors": [...],
 "txn_version": version of the app id or null}. The change feed is replayed in commit order
@@ -36,16 +38,21 @@ def main():
         app_id = args[i + 1]
         del args[i : i + 2]
     path, key, *columns = args
+    keys = key.split(",")
+
+    def key_of(r):
+        return tuple(r[k] for k in keys)
+
     dt = DeltaTable(path)
     rows = dt.to_pyarrow_table().to_pylist()
-    rows.sort(key=lambda r: r[key])
-    line = ",".join(":".join([str(r[key])] + [cell(r[c]) for c in columns]) for r in rows)
+    rows.sort(key=key_of)
+    line = ",".join(":".join([str(r[k]) for k in keys] + [cell(r[c]) for c in columns]) for r in rows)
     checksum = hashlib.md5(line.encode()).hexdigest()
 
     changes = pa.RecordBatchReader.from_stream(dt.load_cdf(starting_version=0)).read_all().to_pylist()
     order = {"update_preimage": 0, "delete": 1, "update_postimage": 2, "insert": 3}
     # The CDF reader's SQL ORDER BY is not usable (see the Delta sink notes): sort here.
-    changes.sort(key=lambda c: (c["_commit_version"], order[c["_change_type"]], c[key]))
+    changes.sort(key=lambda c: (c["_commit_version"], order[c["_change_type"]], key_of(c)))
     types = {}
     errors = []
     state = {}
@@ -53,7 +60,7 @@ def main():
     for c in changes:
         t = c["_change_type"]
         types[t] = types.get(t, 0) + 1
-        k = c[key]
+        k = key_of(c)
         values = tuple(c[col] for col in columns)
         where = f"version {c['_commit_version']} key {k}"
         if t == "insert":
@@ -74,7 +81,7 @@ def main():
             if k not in state:
                 errors.append(f"{where}: delete of an absent key")
             state.pop(k, None)
-    final = {r[key]: tuple(r[col] for col in columns) for r in rows}
+    final = {key_of(r): tuple(r[col] for col in columns) for r in rows}
     if state != final:
         missing = [k for k in final if k not in state][:5]
         extra = [k for k in state if k not in final][:5]

@@ -21,6 +21,7 @@ mod changes;
 mod durable;
 mod errors;
 pub mod housekeeping;
+mod moved;
 mod table;
 
 use std::collections::{BTreeSet, HashMap};
@@ -465,7 +466,7 @@ impl Sink for DeltaSink {
                         continue;
                     }
                     match &mut slot.pending {
-                        Pending::Mirror(m) => m.truncate(),
+                        Pending::Mirror(m) => m.truncate(&t.table),
                         Pending::Append { .. } => {
                             warn!(table = %t.table.id, "append mode records row changes only: this TRUNCATE is not in the changelog");
                         }
@@ -507,7 +508,7 @@ impl Sink for DeltaSink {
                 };
                 match &mut slot.pending {
                     Pending::Mirror(m) => {
-                        changes += m.source_changes;
+                        changes += m.source_changes();
                         slot.table.commit_mirror(m, &settings, &record).await?;
                         *m = MirrorChanges::default();
                     }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //!  mirror:  MirrorChanges ─▶ source batch (+ __rivulet_delete, __rivulet_keep_<col> flags)
+//!           ─▶ moved.rs: rows that moved to a new key take unchanged values from the old key's row
 //!           ─▶ MERGE ON primary key:  matched & delete ─▶ delete
 //!                                     matched          ─▶ update (kept columns: target value)
 //!                                     not matched      ─▶ insert
@@ -29,17 +30,19 @@ use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, TableProperty};
 use futures::TryStreamExt;
 use rivulet_arrow::{ArrowOptions, BatchBuilder};
+use rivulet_core::net::NetChange;
 use rivulet_core::{Change, ChangeEvent, Op, Position, RowChange, SinkError, SourceMeta, TableSchema, Value};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::changes::{KeyChange, MirrorChanges};
+use crate::changes::MirrorChanges;
 use crate::errors::delta_error;
+use crate::moved;
 
 /// Marks a MERGE source row as a delete.
 const DELETE_FLAG: &str = "__rivulet_delete";
 /// `__rivulet_keep_<column>`: the column's value was not sent (unchanged TOAST); keep the table's.
-const KEEP_PREFIX: &str = "__rivulet_keep_";
+pub(crate) const KEEP_PREFIX: &str = "__rivulet_keep_";
 
 /// What every Rivulet commit records in its `commitInfo`, so a restart can tell which flush
 /// each table has and resume from the last flush that reached every table it touched.
@@ -218,7 +221,11 @@ fn delta_type(data_type: &DataType) -> DataType {
 
 /// Casts every column to the type the table stores (Delta-compatible types; widening to the
 /// table's wider type); columns the table has but the batch lacks are added as nulls.
-fn conform(batch: &RecordBatch, target: &SchemaRef, table_name: &str) -> Result<RecordBatch, SinkError> {
+pub(crate) fn conform(
+    batch: &RecordBatch,
+    target: &SchemaRef,
+    table_name: &str,
+) -> Result<RecordBatch, SinkError> {
     let options = CastOptions {
         safe: false,
         ..Default::default()
@@ -447,7 +454,7 @@ impl TargetTable {
         settings: &CreateSettings,
         record: &FlushRecord,
     ) -> Result<(), SinkError> {
-        let Some(schema) = changes.schema.clone() else {
+        let Some(schema) = changes.schema().cloned() else {
             return Ok(());
         };
         if !schema.has_primary_key() {
@@ -459,8 +466,9 @@ impl TargetTable {
         };
         let wanted = rivulet_arrow::arrow_schema(&schema, &options);
         let target = self.ensure_schema(&wanted, settings).await?;
-        if changes.truncate_first {
-            let props = if !changes.has_rows() {
+        let has_rows = !changes.entries().is_empty();
+        if changes.truncate_first() {
+            let props = if !has_rows {
                 commit_properties(record)?
             } else {
                 CommitProperties::default()
@@ -473,10 +481,17 @@ impl TargetTable {
             tracing::info!(table = %self.name, rows = metrics.num_deleted_rows, "emptied the Delta table (TRUNCATE)");
             self.delta = table;
         }
-        if !changes.has_rows() {
+        if !has_rows {
             return Ok(());
         }
-        let source = mirror_source(&schema, changes, &options, &target, &self.name)?;
+        let mut source = mirror_source(&schema, changes, &options, &target, &self.name)?;
+        if let Some(kept) = source.kept_keys.take() {
+            moved::require_rows(&self.delta, &schema, kept, &self.name).await?;
+        }
+        if let Some(from) = source.moved_from.take() {
+            source.batch =
+                moved::fill_from_old_keys(&self.delta, &schema, source.batch, from, &self.name).await?;
+        }
         let ctx = SessionContext::new();
         let df = ctx.read_batch(source.batch).map_err(|e| {
             SinkError::definite(format!("Delta table {}: cannot plan the MERGE: {e}", self.name))
@@ -598,6 +613,12 @@ struct MirrorSource {
     batch: RecordBatch,
     /// Columns with at least one unchanged (not sent) value: they get a keep flag.
     keep_columns: Vec<String>,
+    /// The old keys of rows that moved to a new key with unchanged values (null for the other
+    /// rows), as key columns in the table's types; `None` when no row moved so.
+    moved_from: Option<RecordBatch>,
+    /// The keys of the other rows with unchanged values (which the table must have), in the
+    /// same form; `None` when there are none.
+    kept_keys: Option<RecordBatch>,
 }
 
 /// The MERGE source: one row per key, the table's columns (cast to the table's types), a
@@ -610,13 +631,18 @@ fn mirror_source(
     table_name: &str,
 ) -> Result<MirrorSource, SinkError> {
     let mut builder = BatchBuilder::new(Arc::clone(schema), options);
-    let mut deletes = Vec::with_capacity(changes.len());
+    let mut deletes = Vec::with_capacity(changes.entries().len());
     let mut keep: Vec<Vec<bool>> = vec![Vec::new(); schema.columns.len()];
+    let mut origins = Vec::with_capacity(changes.entries().len());
+    let mut kept = Vec::new();
     for change in changes.entries() {
         let (op, row) = match change {
-            KeyChange::Upsert(r) => (Op::Update, r),
-            KeyChange::Delete(r) => (Op::Delete, r),
+            NetChange::Upsert { row, .. } => (Op::Update, row),
+            NetChange::Delete(row) => (Op::Delete, row),
         };
+        let moved = change.moved_from().filter(|_| change.needs_target_values());
+        origins.push(moved);
+        kept.push((moved.is_none() && change.needs_target_values()).then_some(row));
         for (flags, value) in keep.iter_mut().zip(row) {
             flags.push(op == Op::Update && matches!(value, Value::Unchanged));
         }
@@ -666,5 +692,19 @@ fn mirror_source(
             "Delta table {table_name}: cannot build the MERGE source: {e}"
         ))
     })?;
-    Ok(MirrorSource { batch, keep_columns })
+    let moved_from = match origins.iter().any(Option::is_some) {
+        true => Some(moved::old_keys(schema, &origins, options, target, table_name)?),
+        false => None,
+    };
+    kept.retain(Option::is_some);
+    let kept_keys = match kept.is_empty() {
+        false => Some(moved::old_keys(schema, &kept, options, target, table_name)?),
+        true => None,
+    };
+    Ok(MirrorSource {
+        batch,
+        keep_columns,
+        moved_from,
+        kept_keys,
+    })
 }

@@ -421,3 +421,103 @@ fn local_commits_are_fsynced_before_the_slot_moves() {
         "the MERGE wrote change data files"
     );
 }
+
+/// Issue 12: a primary-key update of a row whose TOAST value did not change carries the value
+/// to the new key (it held the placeholder `__debezium_unavailable_value`).
+#[test]
+fn key_changes_keep_unchanged_toast_values() {
+    let pg = PgCluster::start();
+    pg.psql_script(TOAST_KEY_SETUP);
+    let dir = scratch();
+    let config = pipeline(
+        &pg,
+        dir.path(),
+        "test",
+        &["public.tk", "public.tc"],
+        "snapshot = \"initial\"",
+        "",
+    );
+    run_to_end(&pg, &config, &[]);
+    let tables = [
+        ("tk", "id", "id || ':' || n || ':' || md5(big)", vec!["n", "big"]),
+        (
+            "tc",
+            "a,b",
+            "a || ':' || b || ':' || n || ':' || md5(big)",
+            vec!["n", "big"],
+        ),
+    ];
+    for (what, sql) in TOAST_KEY_STEPS {
+        pg.psql_script(sql);
+        run_to_end(&pg, &config, &[]);
+        for (table, key, row, columns) in &tables {
+            let (count, checksum) = source_summary(&pg, row, table, &key.replace(',', ", "));
+            let got = check(
+                &dir.path().join(format!("lake/public.{table}")),
+                key,
+                columns,
+                "lake",
+            );
+            assert_eq!(got["rows"], count, "after {what}: {table}: {got}");
+            assert_eq!(
+                got["checksum"],
+                checksum,
+                "after {what}: {table}: {got}\nsource:\n{}",
+                pg.psql(&format!(
+                    "SELECT {row} FROM {table} ORDER BY {}",
+                    key.replace(',', ", ")
+                ))
+            );
+            assert_eq!(got["cdf_errors"], serde_json::json!([]), "after {what}: {table}");
+        }
+    }
+}
+
+/// Issue 12: rows inserted just before an ADD COLUMN in the same batch get NULL in the new
+/// column (they got the placeholder), in the table and in its change feed.
+#[test]
+fn rows_before_an_added_column_in_one_batch_get_null() {
+    let pg = PgCluster::start();
+    pg.psql("CREATE TABLE public.t (id int PRIMARY KEY, s text NOT NULL)");
+    let dir = scratch();
+    let config = pipeline(&pg, dir.path(), "test", &["public.t"], "", "");
+    run_to_end(&pg, &config, &[]);
+    pg.psql_script(
+        "INSERT INTO t VALUES (1, 'a');
+         INSERT INTO t VALUES (2, 'b'); ALTER TABLE t ADD COLUMN x text; ALTER TABLE t ADD COLUMN n int;
+         INSERT INTO t VALUES (3, 'c', 'xx', 7);
+         UPDATE t SET s = 'a2' WHERE id = 1;",
+    );
+    run_to_end(&pg, &config, &[]);
+    let row = "id || ':' || md5(s) || ':' || coalesce(md5(x), '') || ':' || coalesce(n::text, '')";
+    let (count, checksum) = source_summary(&pg, row, "t", "id");
+    let got = check(&dir.path().join("lake/public.t"), "id", &["s", "x", "n"], "lake");
+    assert_eq!(got["rows"], count, "{got}");
+    assert_eq!(
+        got["checksum"], checksum,
+        "every row equals its source row: {got}"
+    );
+    assert_eq!(got["cdf_errors"], serde_json::json!([]));
+}
+
+/// Values that neither the batch nor the table has (a table that lacks the source's rows) stop
+/// the pipeline instead of writing the placeholder.
+#[test]
+fn unknowable_toast_values_stop_the_pipeline() {
+    for update in ["UPDATE tk SET id = 101 WHERE id = 1", "UPDATE tk SET n = 5 WHERE id = 2"] {
+        let pg = PgCluster::start();
+        pg.psql_script(TOAST_KEY_SETUP);
+        let dir = scratch();
+        // no_data: the table never gets the existing rows.
+        let config = pipeline(&pg, dir.path(), "test", &["public.tk"], "snapshot = \"no_data\"", "");
+        run_to_end(&pg, &config, &[]);
+        pg.psql(update);
+        let endpos = pg.current_lsn();
+        let out = command(&["run", "--config", config.to_str().unwrap(), "--endpos", &endpos])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{update}: rivulet run should have failed:\n{err}");
+        assert!(err.contains("REPLICA IDENTITY FULL"), "{update}: {err}");
+    }
+}
