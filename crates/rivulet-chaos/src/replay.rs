@@ -86,11 +86,13 @@ impl Replay {
     }
 
     /// Notes an event for the duplicate check: one source change is (table, op, LSN, row
-    /// identity); snapshot rows share the snapshot's LSN and differ by identity.
+    /// identity). A snapshot row is (table, identity) alone: each row is read once, and a
+    /// snapshot taken again (or a chunk read again) after a crash carries a newer LSN.
     fn note(&mut self, e: &Event) {
         let row = e.after.as_ref().or(e.before.as_ref());
         let id = row.map(|r| self.identity(&e.table, r)).unwrap_or_default();
-        let key = format!("{}|{}|{}|{id}", e.table, e.op, e.lsn);
+        let lsn = if e.op == 'r' { 0 } else { e.lsn };
+        let key = format!("{}|{}|{lsn}|{id}", e.table, e.op);
         if !self.seen.insert(key.clone()) {
             self.duplicates += 1;
             if self.duplicate_examples.len() < 3 {
@@ -240,6 +242,8 @@ mod tests {
     fn key_change_carries_unchanged_toast_and_duplicates_are_counted() {
         let mut r = Replay::new(HashMap::from([("t".to_string(), vec!["id".to_string()])]));
         r.apply(ev('r', 1, Value::Null, json!({"id": 1, "big": "B", "n": 0})));
+        // The same row from a second snapshot, at its own LSN: a duplicate too.
+        r.apply(ev('r', 3, Value::Null, json!({"id": 1, "big": "B", "n": 0})));
         r.apply(ev(
             'u',
             5,
@@ -259,7 +263,7 @@ mod tests {
             Value::Null,
             json!({"id": 2, "big": PLACEHOLDER, "n": 2}),
         ));
-        assert_eq!(r.duplicates, 1);
+        assert_eq!(r.duplicates, 2);
         let rows = r.tables.remove("t").unwrap();
         assert_eq!(rows.unresolved, 0);
         assert_eq!(
