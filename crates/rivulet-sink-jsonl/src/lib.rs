@@ -9,7 +9,9 @@
 //! ```
 //!
 //! That truncate-on-open is what makes the file exactly-once across `kill -9`: the offsets
-//! store records (position, file length) atomically, and a restart resumes both together.
+//! store records (position, file length) atomically, and a restart resumes both together. On a
+//! pipeline's first start the runtime records the file's length before the first event (a
+//! `flush` with nothing written), so a crash before the first real checkpoint is cut back too.
 //! With `path = "-"` events go to stdout: at-least-once, nothing to truncate.
 
 use std::fs::{File, OpenOptions};
@@ -28,6 +30,13 @@ use tracing::{info, warn};
 pub struct JsonlSinkConfig {
     /// The output file (parent directories are created), or `-` for stdout.
     pub path: String,
+}
+
+impl JsonlSinkConfig {
+    /// `path = "-"`: what was written cannot be taken back, so no state restores it.
+    pub fn is_stdout(&self) -> bool {
+        self.path == "-"
+    }
 }
 
 /// Encoded bytes are written once the buffer holds this much: few syscalls, bounded memory.
@@ -60,7 +69,7 @@ pub struct JsonlSink {
 
 impl JsonlSink {
     pub fn new(config: &JsonlSinkConfig, encoder: Box<dyn RecordEncoder>) -> Self {
-        let output = if config.path == "-" {
+        let output = if config.is_stdout() {
             Output::Stdout
         } else {
             Output::File(OutputFile {

@@ -5,6 +5,10 @@
 //! the old one, and the directory is fsynced. A crash at any instant leaves either the old
 //! checkpoint or the new one, never a mix — which is what lets the JSONL sink truncate its file
 //! back to exactly the recorded length.
+//!
+//! A pipeline's first checkpoint may be a start record ([`start_checkpoint`]): the sink's state
+//! before anything was delivered, with no position yet. It uses the same format, so every
+//! offsets file (and Kafka offsets record) written before it existed still loads.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -129,10 +133,73 @@ pub fn checkpoint(
     }
 }
 
+/// The checkpoint recorded at a pipeline's first start, before any event reaches the sink: the
+/// sink's state then (the JSONL file's length) and no position. A crash before the first real
+/// checkpoint then restores that state — the crashed run's output is cut away before it is
+/// delivered again — instead of finding nothing and keeping it.
+///
+/// "No position" is the default position, which no source produces (a PostgreSQL position is
+/// never 0/0, a Kafka one carries its offsets), so the format stays as it was. A release from
+/// before start records reads it as position 0/0: its slot is past that, so it stops
+/// (`snapshot = "initial"`) or takes a new snapshot (`when_needed`) — it never skips one.
+pub fn start_checkpoint(
+    pipeline: &str,
+    source_id: &str,
+    source_detail: &str,
+    sink: serde_json::Value,
+) -> Checkpoint {
+    checkpoint(
+        pipeline,
+        source_id,
+        source_detail,
+        rivulet_core::Position::default(),
+        sink,
+    )
+}
+
+/// Where a checkpoint says to resume: `None` for a start record.
+pub fn resume_position(checkpoint: &Checkpoint) -> Option<&rivulet_core::Position> {
+    (checkpoint.position != rivulet_core::Position::default()).then_some(&checkpoint.position)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rivulet_core::{Lsn, Position};
+
+    #[test]
+    fn a_start_record_holds_the_sink_state_and_no_position() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileOffsetStore::new(dir.path().join("p.offsets"));
+        let start = start_checkpoint("p", "7300", "slot", serde_json::json!({"file_length": 42}));
+        store.store_now(&start).unwrap();
+        let loaded = store.load_now().unwrap().unwrap();
+        assert_eq!(loaded.sink, serde_json::json!({"file_length": 42}));
+        assert_eq!(resume_position(&loaded), None);
+    }
+
+    #[test]
+    fn offsets_files_of_the_released_format_still_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.offsets");
+        std::fs::write(
+            &path,
+            r#"{
+  "version": 1,
+  "pipeline": "p",
+  "source_id": "7300",
+  "source_detail": "slot",
+  "position": { "lsn": "0/16B3748", "txid": 750, "commit_time_us": 1700000000000000 },
+  "sink": { "file_length": 1234 },
+  "updated_at": "2026-01-01T00:00:00.000Z"
+}
+"#,
+        )
+        .unwrap();
+        let loaded = FileOffsetStore::new(&path).load_now().unwrap().unwrap();
+        assert_eq!(resume_position(&loaded).map(|p| p.lsn), Some(Lsn(0x16B_3748)));
+        assert_eq!(loaded.sink, serde_json::json!({"file_length": 1234}));
+    }
 
     #[test]
     fn round_trips_and_replaces_atomically() {

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //!  source task ──Vec<SourceItem>──▶ delivery loop ──write──▶ sink
-//!       ▲            (bounded)          │ at a Commit, every flush_interval:
+//!       ▲            (bounded)          │ at a Commit, every flush_interval or snapshot chunk:
 //!       │                               │   sink.flush ─▶ offsets store (atomic) ─▶ ack
 //!       └──────────── acks (watch: the durable Position) ◀─────────────────────────┘
 //! ```
@@ -11,6 +11,9 @@
 //! offsets) what an ack told it, and an ack is only sent after the sink made everything up to it
 //! durable and the offsets store recorded it. Checkpoints happen only at transaction
 //! boundaries, and never while events of an unfinished transaction have been written.
+//!
+//! A sink restored from the offsets alone (the JSONL file) gets a start record before its first
+//! event ([`record_start`]), so a crash before the first checkpoint is undone like any other.
 //!
 //! [`run`] supervises: a transient failure (the source's server restarted, a TCP connection
 //! cut, a sink's broker away) ends the attempt after checkpointing what is complete, and a new
@@ -36,7 +39,7 @@ use tokio::time::Instant;
 use tracing::{debug, info, warn};
 
 use crate::config::{OffsetsBackend, PipelineConfig, SinkConfig, SourceConfig};
-use crate::offsets::{FileOffsetStore, checkpoint};
+use crate::offsets::{FileOffsetStore, checkpoint, resume_position, start_checkpoint};
 
 /// Batches in flight between source and sink: with up to 2048 items each, a few MB at most.
 const CHANNEL_BATCHES: usize = 8;
@@ -144,6 +147,15 @@ impl SourceRunner {
             SourceRunner::Postgres(s) => s.slot(),
             #[cfg(feature = "kafka")]
             SourceRunner::Kafka(s) => s.source_detail(),
+        }
+    }
+
+    /// Which of its positions are snapshot progress, checkpointed as soon as they arrive.
+    fn mid_snapshot(&self) -> fn(&Position) -> bool {
+        match self {
+            SourceRunner::Postgres(_) => rivulet_postgres::snapshot::in_progress,
+            #[cfg(feature = "kafka")]
+            SourceRunner::Kafka(_) => |_| false,
         }
     }
 
@@ -345,7 +357,7 @@ async fn run_once(
         .map_err(|e| PipelineError::Sink(sink_name, e))?;
     let resume = match (
         sink_position,
-        checkpoint_found.as_ref().map(|c| c.position.clone()),
+        checkpoint_found.as_ref().and_then(resume_position).cloned(),
     ) {
         // The offsets store only records a position after the sink acknowledged flushing up to
         // it, so a later checkpoint than the sink's own record means the flushes in between had
@@ -383,6 +395,11 @@ async fn run_once(
             info!(old = %cp.source_detail, new = %source.source_detail(), "the source changed since the last checkpoint; resuming by position");
         }
     }
+    if checkpoint_found.is_none() && restored_from_offsets(&config.sink) {
+        record_start(sink.as_mut(), store.as_ref(), &config.name, &source)
+            .await
+            .map_err(|e| PipelineError::Sink(sink_name, e))?;
+    }
     attempt.connected = true;
     attempt.ever_connected = true;
     if std::mem::take(&mut attempt.restarting) {
@@ -399,6 +416,7 @@ async fn run_once(
     let (ack_tx, ack_rx) = watch::channel(resume.clone().unwrap_or_default());
     let source_id = source.source_id().to_string();
     let source_detail = source.source_detail().to_string();
+    let mid_snapshot = source.mid_snapshot();
     // The PostgreSQL source reports its own phase (snapshotting, streaming).
     #[cfg(feature = "kafka")]
     if matches!(source, SourceRunner::Kafka(_)) {
@@ -414,6 +432,7 @@ async fn run_once(
         source_id,
         source_detail,
         flush_interval: config.offsets.flush_interval,
+        mid_snapshot,
         pending: Vec::with_capacity(WRITE_BATCH),
         events: transforms.events,
         failures: transforms.failures,
@@ -451,6 +470,31 @@ async fn run_once(
     Ok(end)
 }
 
+/// Whether the sink's only record of what it holds is its state in the offsets: the JSONL
+/// file. Exactly-once sinks store their position with their data, the Kafka producer cannot
+/// take messages back (at-least-once), and neither can stdout.
+fn restored_from_offsets(sink: &SinkConfig) -> bool {
+    matches!(sink, SinkConfig::Jsonl(c) if !c.is_stdout())
+}
+
+/// Records the sink's state at a pipeline's first start, before any event reaches it: without
+/// it a crash before the first checkpoint leaves no offsets, nothing is cut back, and the
+/// restart delivers everything again after what the crashed run wrote. A flush with nothing
+/// written only makes what the sink already holds durable and reports it.
+async fn record_start(
+    sink: &mut dyn Sink,
+    store: &dyn OffsetStore,
+    pipeline: &str,
+    source: &SourceRunner,
+) -> Result<(), SinkError> {
+    let state = sink.flush(&Position::default()).await?;
+    let start = start_checkpoint(pipeline, source.source_id(), source.source_detail(), state);
+    store
+        .store(&start)
+        .await
+        .map_err(|e| SinkError::definite(e.to_string()))
+}
+
 struct Delivery {
     sink: Box<dyn Sink>,
     store: Box<dyn OffsetStore>,
@@ -459,6 +503,9 @@ struct Delivery {
     source_id: String,
     source_detail: String,
     flush_interval: Duration,
+    /// Positions of a snapshot still being read: checkpointed when they arrive, so a crash
+    /// repeats at most the chunk it interrupted, however short the snapshot.
+    mid_snapshot: fn(&Position) -> bool,
     pending: Vec<ChangeEvent>,
     /// Column rules applied to events before the sink sees them.
     events: rivulet_transform::EventTransforms,
@@ -580,9 +627,10 @@ impl Delivery {
                         // (an empty snapshot chunk still moves the source state, so it stays).
                         continue;
                     }
+                    let due = self.checkpoint_due(&position);
                     self.last_commit = Some(position);
                     self.unflushed = true;
-                    if self.last_flush.elapsed() >= self.flush_interval {
+                    if due {
                         self.checkpoint().await?;
                     }
                 }
@@ -593,6 +641,14 @@ impl Delivery {
         self.write_pending().await?;
         self.stats.publish_now_and_then();
         Ok(())
+    }
+
+    /// Streamed transactions are checkpointed every `flush_interval`; snapshot chunks at once,
+    /// and so is the commit that ends the snapshot (its predecessor was mid-snapshot).
+    fn checkpoint_due(&self, position: &Position) -> bool {
+        self.last_flush.elapsed() >= self.flush_interval
+            || (self.mid_snapshot)(position)
+            || self.last_commit.as_ref().is_some_and(self.mid_snapshot)
     }
 
     async fn write_pending(&mut self) -> Result<(), SinkError> {

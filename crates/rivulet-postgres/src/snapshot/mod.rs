@@ -14,10 +14,11 @@
 //!
 //! Rows read under a snapshot taken at P hold every transaction that committed before P; the
 //! stream then starts at P and skips what committed before it, so snapshot + stream have no gap
-//! and no overlap. A checkpoint (a `Commit` item carrying the plan with its done chunks) follows
-//! each chunk whose keys the stream filter can place (`ResumeUnit::Chunk`), or each table
-//! otherwise. A restart reads the chunks that are not done under a new snapshot, and the stream
-//! filter (`watermark.rs`) applies each chunk's own LSN.
+//! and no overlap. A `Commit` item carrying the plan with its done chunks follows each chunk
+//! whose keys the stream filter can place (`ResumeUnit::Chunk`), or each table otherwise; the
+//! runtime checkpoints each at once ([`in_progress`]), however short the snapshot. A restart
+//! reads the chunks that are not done under a new snapshot, and the stream filter
+//! (`watermark.rs`) applies each chunk's own LSN.
 
 mod copy_text;
 pub mod plan;
@@ -399,6 +400,19 @@ fn release(
     }
 }
 
+/// Whether `position` was emitted while a snapshot was still being read (a chunk or a table of
+/// it done, the rest not). The runtime records those at once rather than after `flush_interval`:
+/// each one saves the chunks before it from being read and written again after a crash, and the
+/// fsync it costs is spread over a whole chunk of rows.
+pub fn in_progress(position: &Position) -> bool {
+    // Two lookups in the shared state rather than a parse of the plan: this runs per commit.
+    position
+        .source_state
+        .as_deref()
+        .and_then(|state| state.get("snapshot")?.get("complete")?.as_bool())
+        == Some(false)
+}
+
 /// The checkpoint position during a snapshot: where streaming will start (the lowest chunk LSN,
 /// or the stream's own position when tables were added to a running pipeline), with the plan.
 fn position(state: &SourceState, current: Lsn) -> Position {
@@ -412,5 +426,33 @@ fn position(state: &SourceState, current: Lsn) -> Position {
         txid: None,
         commit_time_us: None,
         source_state: Some(state.to_shared()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::SnapshotState;
+
+    fn snapshot_position(complete: bool) -> Position {
+        let mut state = SourceState::new();
+        state.snapshot = Some(SnapshotState {
+            complete,
+            stream_position: None,
+            tables: Vec::new(),
+        });
+        position(&state, Lsn(0x10))
+    }
+
+    #[test]
+    fn only_positions_of_a_running_snapshot_are_in_progress() {
+        assert!(in_progress(&snapshot_position(false)));
+        assert!(!in_progress(&snapshot_position(true)));
+        assert!(!in_progress(&Position::at(Lsn(0x10))));
+        let streaming = Position {
+            source_state: Some(SourceState::new().to_shared()),
+            ..Position::at(Lsn(0x20))
+        };
+        assert!(!in_progress(&streaming));
     }
 }
