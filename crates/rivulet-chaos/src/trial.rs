@@ -136,7 +136,7 @@ pub fn run(spec: &TrialSpec) -> Result<TrialOutcome> {
     ));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
-    let result = run_in(spec, &dir);
+    let result = run_in(spec, &dir).with_context(|| format!("files in {}", dir.display()));
     if !spec.keep && result.as_ref().is_ok_and(TrialOutcome::ok) {
         let _ = std::fs::remove_dir_all(&dir);
     }
