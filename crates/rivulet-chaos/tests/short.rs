@@ -1,7 +1,8 @@
 //! The short form of the fault-injection suite, part of `./test`: per sink, two trials of a
 //! small workload with a few faults (a kill -9 inside the initial snapshot first), run by the
 //! real `rivulet-chaos` binary against the `rivulet` binary of the same target directory.
-//! The long form is `bench/chaos.sh`.
+//! The long form is `bench/chaos.sh`. Each run draws a new seed (so repeated runs explore);
+//! `RIVULET_CHAOS_SEED=N` fixes it, e.g. to repeat a failure the report names.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -21,7 +22,11 @@ fn rivulet_bin() -> PathBuf {
 /// Runs two short trials against `sink` and fails with the tool's report (which names the
 /// seed that reproduces a failure) unless every trial passed.
 fn short_run(sink: &str) {
-    let out = Command::new(env!("CARGO_BIN_EXE_rivulet-chaos"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rivulet-chaos"));
+    if let Ok(seed) = std::env::var("RIVULET_CHAOS_SEED") {
+        cmd.args(["--seed", &seed]);
+    }
+    let out = cmd
         .args(["--sink", sink, "--trials", "2", "--faults-per-trial", "4"])
         .args(["--workload", "6s", "--rows", "1000", "--sessions", "2"])
         .arg("--rivulet")
