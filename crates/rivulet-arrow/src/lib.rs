@@ -263,6 +263,7 @@ mod tests {
             pg_type,
             nullable: true,
             default: None,
+            missing: None,
         };
         Arc::new(TableSchema {
             id: TableId::new("db_loja", "cliente"),

@@ -129,9 +129,8 @@ impl NetChanges {
         self.source_changes += 1;
     }
 
-    /// Moves to a newer schema of the table: stored rows are re-aligned to it by column name.
-    /// A column a row's schema lacked is NULL in it (what the source row holds for a column
-    /// added after it, unless the column has a constant default: see docs/FORMAT.md).
+    /// Moves to a newer schema of the table: stored rows are re-aligned to it by column name
+    /// ([`realign`]).
     pub fn adopt(&mut self, schema: &Arc<TableSchema>) {
         if same_columns(&self.schema, schema) {
             self.schema = Arc::clone(schema);
@@ -298,15 +297,16 @@ fn same_columns(a: &TableSchema, b: &TableSchema) -> bool {
             .all(|(x, y)| x.name == y.name && x.pg_type == y.pg_type)
 }
 
-/// A row written under `from`, in the column order of `to` (by name; NULL where `from` had no
-/// such column).
+/// A row written under `from`, in the column order of `to` (by name). A column `from` had no
+/// such column holds what the source's row holds for it: the value rows older than the column
+/// have (`Column::missing`, from `ADD COLUMN … DEFAULT`), or NULL.
 pub fn realign(row: &[Value], from: &TableSchema, to: &TableSchema) -> Row {
     to.columns
         .iter()
         .map(|c| {
             from.column_index(&c.name)
                 .and_then(|i| row.get(i).cloned())
-                .unwrap_or(Value::Null)
+                .unwrap_or_else(|| c.missing.clone().unwrap_or(Value::Null))
         })
         .collect()
 }
@@ -330,7 +330,7 @@ fn encode_key_value(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Null => out.push(0),
         Value::Unchanged => out.push(1),
-        Value::Bool(b) => tagged(out, 2, &[*b as u8]),
+        Value::Bool(b) => tagged(out, 2, &[u8::from(*b)]),
         Value::Int16(v) => tagged(out, 3, &i64::from(*v).to_le_bytes()),
         Value::Int32(v) => tagged(out, 3, &i64::from(*v).to_le_bytes()),
         Value::Int64(v) => tagged(out, 3, &v.to_le_bytes()),

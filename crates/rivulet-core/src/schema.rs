@@ -194,6 +194,10 @@ pub struct Column {
     /// The column's `DEFAULT` as a value, when it is a constant the source could evaluate
     /// (Debezium's encoding substitutes it for a missing value).
     pub default: Option<crate::Value>,
+    /// The value rows that existed when the column was added hold without storing it
+    /// (`ALTER TABLE … ADD COLUMN … DEFAULT <constant>` writes no WAL for them; PostgreSQL's
+    /// `pg_attribute.attmissingval`). Mirrors give those rows this value.
+    pub missing: Option<crate::Value>,
 }
 
 /// PostgreSQL's `REPLICA IDENTITY`: what the old row of an update or delete carries.

@@ -753,6 +753,7 @@ mod tests {
                     pg_type: PgType::Int2,
                     nullable: false,
                     default: None,
+                    missing: None,
                 },
                 Column {
                     name: "id".into(),
@@ -761,6 +762,7 @@ mod tests {
                     pg_type: PgType::Int4,
                     nullable: false,
                     default: None,
+                    missing: None,
                 },
                 Column {
                     name: "note".into(),
@@ -769,6 +771,7 @@ mod tests {
                     pg_type: PgType::Text,
                     nullable: true,
                     default: None,
+                    missing: None,
                 },
             ],
             primary_key: vec![1],

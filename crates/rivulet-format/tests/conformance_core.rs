@@ -72,6 +72,7 @@ fn core_case() {
             pg_type: PgType::Text,
             nullable: true,
             default: None,
+            missing: None,
         });
         std::sync::Arc::new(schema)
     };

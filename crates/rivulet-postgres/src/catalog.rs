@@ -17,8 +17,8 @@ mod defaults;
 
 use std::collections::HashMap;
 
-use rivulet_core::{Column, PgType, ReplicaIdentity, TableId, TableSchema};
-use rivulet_pgoutput::{Relation, RelationColumn, builtin_type};
+use rivulet_core::{Column, PgType, ReplicaIdentity, TableId, TableSchema, Value};
+use rivulet_pgoutput::{Relation, RelationColumn, builtin_type, parse_text};
 use tokio_postgres::Client;
 
 use crate::SourceError;
@@ -200,7 +200,8 @@ impl Catalog {
                                 unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
                           WHERE i.indrelid = a.attrelid AND i.indisprimary AND k.attnum = a.attnum), \
                         CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(d.adbin, d.adrelid) END, \
-                        t.typname::text, t.typtype::text \
+                        t.typname::text, t.typtype::text, \
+                        CASE WHEN a.atthasmissing THEN (a.attmissingval::text::text[])[1] END \
                  FROM pg_catalog.pg_attribute a \
                  JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
                  LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
@@ -212,6 +213,8 @@ impl Catalog {
         let mut key_order: Vec<(i32, String)> = Vec::new();
         // Column name → (DEFAULT expression, declared type name, typtype).
         let mut default_exprs: HashMap<String, (String, String, u8)> = HashMap::new();
+        // Column name → the text of the value rows older than the column hold (attmissingval).
+        let mut missing_texts: HashMap<String, String> = HashMap::new();
         for row in &facts {
             let name: String = row.get(0);
             let notnull: bool = row.get(1);
@@ -226,6 +229,9 @@ impl Catalog {
                 let kind = type_kind.bytes().next().unwrap_or(b'b');
                 default_exprs.insert(name.clone(), (expr, type_name, kind));
             }
+            if let Some(text) = row.get::<_, Option<String>>(6) {
+                missing_texts.insert(name.clone(), text);
+            }
             not_null.insert(name, notnull);
         }
         key_order.sort();
@@ -239,6 +245,9 @@ impl Catalog {
             let default = default_exprs.get(&c.name).and_then(|(expr, name, kind)| {
                 debezium_default(&pg_type, &DeclaredType { name, kind: *kind }, expr)
             });
+            let missing = missing_texts
+                .get(&c.name)
+                .and_then(|text| missing_value(&rel.name, &c.name, &pg_type, text));
             columns.push(Column {
                 name: c.name.clone(),
                 type_oid: c.type_oid,
@@ -246,6 +255,7 @@ impl Catalog {
                 pg_type,
                 nullable: !not_null.get(&c.name).copied().unwrap_or(false),
                 default,
+                missing,
             });
         }
         let mut primary_key: Vec<usize> = key_order
@@ -338,4 +348,16 @@ fn wrap_arrays(mut t: PgType, arrays: usize) -> PgType {
         t = PgType::Array(Box::new(t));
     }
     t
+}
+
+/// The value of `attmissingval` (its text) as the column's type; a value this source cannot
+/// read is left out with a warning (mirrors then show NULL for the rows older than the column).
+fn missing_value(table: &str, column: &str, pg_type: &PgType, text: &str) -> Option<Value> {
+    match parse_text(pg_type, text.as_bytes()) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::warn!(table, column, error = %e, "cannot read the value rows older than this column hold; mirrors show NULL for them");
+            None
+        }
+    }
 }

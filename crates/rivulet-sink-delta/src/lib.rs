@@ -17,6 +17,7 @@
 //! `last_commit_lsn < version` means "already in this table"). Snapshot rows carry no such
 //! LSN; re-delivered snapshot rows are idempotent upserts in mirror mode.
 
+mod backfill;
 mod changes;
 mod durable;
 mod errors;

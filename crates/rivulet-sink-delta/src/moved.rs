@@ -168,7 +168,7 @@ pub async fn fill_from_old_keys(
         .collect()
         .await
         .map_err(|e| plan_error(table_name, e))?;
-    without_missing(batches, table_name)
+    without_missing(&batches, table_name)
 }
 
 /// Rows whose unchanged values the MERGE keeps from the table's row with the same key: that row
@@ -257,11 +257,11 @@ fn side_by_side(batch: &RecordBatch, from: &RecordBatch, table_name: &str) -> Re
 }
 
 /// One batch without the `MISSING` column; a definite error when any row has it set.
-fn without_missing(batches: Vec<RecordBatch>, table_name: &str) -> Result<RecordBatch, SinkError> {
+fn without_missing(batches: &[RecordBatch], table_name: &str) -> Result<RecordBatch, SinkError> {
     let Some(first) = batches.first() else {
         return Err(plan_error(table_name, "the join returned no rows"));
     };
-    let joined = concat_batches(&first.schema(), &batches).map_err(|e| plan_error(table_name, e))?;
+    let joined = concat_batches(&first.schema(), batches).map_err(|e| plan_error(table_name, e))?;
     let at = joined
         .schema()
         .index_of(MISSING)

@@ -37,7 +37,7 @@ use url::Url;
 
 use crate::changes::MirrorChanges;
 use crate::errors::delta_error;
-use crate::moved;
+use crate::{backfill, moved};
 
 /// Marks a MERGE source row as a delete.
 const DELETE_FLAG: &str = "__rivulet_delete";
@@ -465,7 +465,11 @@ impl TargetTable {
             ..Default::default()
         };
         let wanted = rivulet_arrow::arrow_schema(&schema, &options);
+        let had = self.arrow_schema()?;
         let target = self.ensure_schema(&wanted, settings).await?;
+        if let Some(had) = had {
+            self.fill_added_columns(&schema, &had, &target).await?;
+        }
         let has_rows = !changes.entries().is_empty();
         if changes.truncate_first() {
             let props = if !has_rows {
@@ -560,6 +564,23 @@ impl TargetTable {
         );
         self.delta = table;
         self.committed_lsn = Some(record.position.lsn.0);
+        Ok(())
+    }
+
+    /// Gives the table's rows the default of each column just added at the source with one
+    /// (`backfill`).
+    async fn fill_added_columns(
+        &mut self,
+        schema: &TableSchema,
+        had: &SchemaRef,
+        target: &SchemaRef,
+    ) -> Result<(), SinkError> {
+        for column in &schema.columns {
+            if column.missing.is_some() && had.field_with_name(&column.name).is_err() {
+                let table = self.delta.clone();
+                self.delta = backfill::fill_added_column(table, schema, column, target, &self.name).await?;
+            }
+        }
         Ok(())
     }
 

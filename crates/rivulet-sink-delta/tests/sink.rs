@@ -24,6 +24,7 @@ fn column(name: &str, pg_type: PgType) -> Column {
         pg_type,
         nullable: true,
         default: None,
+        missing: None,
     }
 }
 

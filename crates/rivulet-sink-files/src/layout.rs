@@ -269,6 +269,7 @@ mod tests {
                 pg_type: PgType::Text,
                 nullable: true,
                 default: None,
+                missing: None,
             }],
             primary_key: vec![],
             replica_identity: ReplicaIdentity::Default,

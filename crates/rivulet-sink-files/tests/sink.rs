@@ -27,6 +27,7 @@ fn table() -> Arc<TableSchema> {
         pg_type,
         nullable: true,
         default: None,
+        missing: None,
     };
     Arc::new(TableSchema {
         id: TableId::new("public", "t"),

@@ -50,7 +50,7 @@ pub struct TableChanges {
 
 #[derive(Debug)]
 pub enum Segment {
-    Rows(TableChanges),
+    Rows(Box<TableChanges>),
     /// Mirror mode: empty the target table here.
     Truncate(Arc<TableSchema>),
 }
@@ -155,7 +155,7 @@ impl Batch {
                 crate::quote_ident(&schema.id.schema) + "." + &crate::quote_ident(&schema.id.name)
             )));
         }
-        self.segments.push(Segment::Rows(TableChanges {
+        self.segments.push(Segment::Rows(Box::new(TableChanges {
             schema: schema.clone(),
             snapshot: Vec::new(),
             snapshot_rows: 0,
@@ -163,7 +163,7 @@ impl Batch {
             history: Vec::new(),
             history_rows: 0,
             ordered: Vec::new(),
-        }));
+        })));
         let i = self.segments.len() - 1;
         self.open.insert(schema.id.clone(), i);
         Ok(i)
@@ -268,6 +268,7 @@ mod tests {
             pg_type: PgType::Int4,
             nullable: true,
             default: None,
+            missing: None,
         };
         Arc::new(TableSchema {
             id: TableId::new("public", "t"),

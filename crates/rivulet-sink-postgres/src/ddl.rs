@@ -239,11 +239,7 @@ pub async fn prepare(
     for (i, (name, want)) in desired.iter().enumerate() {
         let source = &schema.columns[i];
         let Some(have) = existing.iter().find(|c| &c.name == name) else {
-            // New at the source: nullable, since rows already in the target have no value.
-            ddl.push(format!(
-                "ALTER TABLE {qualified} ADD COLUMN {} {want}",
-                quote_ident(name)
-            ));
+            ddl.extend(add_column(&qualified, name, want, source, mode));
             columns.push((name.clone(), want.clone()));
             continue;
         };
@@ -394,6 +390,35 @@ async fn check_unique_key(client: &Client, qualified: &str, display: &str, key: 
             key.join(", "),
             key.iter().map(|k| quote_ident(k)).collect::<Vec<_>>().join(", ")
         )))
+    }
+}
+
+/// `ADD COLUMN` for a column new at the source: nullable, since the target's rows have no
+/// value for it — except in a mirror, when the source's older rows hold a constant
+/// (`ADD COLUMN … DEFAULT`, which writes no WAL for them): the target's rows get it too, and
+/// the default is dropped again (values come from the source, not from the target).
+fn add_column(
+    qualified: &str,
+    name: &str,
+    want: &str,
+    source: &rivulet_core::Column,
+    mode: Mode,
+) -> Vec<String> {
+    let column = quote_ident(name);
+    let missing = source
+        .missing
+        .as_ref()
+        .filter(|_| mode == Mode::Mirror)
+        .and_then(crate::text::param);
+    match missing {
+        Some(text) => vec![
+            format!(
+                "ALTER TABLE {qualified} ADD COLUMN {column} {want} DEFAULT E'{}'::{want}",
+                text.replace('\\', "\\\\").replace('\'', "''")
+            ),
+            format!("ALTER TABLE {qualified} ALTER COLUMN {column} DROP DEFAULT"),
+        ],
+        None => vec![format!("ALTER TABLE {qualified} ADD COLUMN {column} {want}")],
     }
 }
 

@@ -21,6 +21,7 @@ fn table() -> Arc<TableSchema> {
         pg_type,
         nullable,
         default: None,
+        missing: None,
     };
     Arc::new(TableSchema {
         id: TableId::new("public", "items"),

@@ -340,6 +340,7 @@ mod tests {
             pg_type,
             nullable: true,
             default: None,
+            missing: None,
         }
     }
 

@@ -395,6 +395,7 @@ mod tests {
             pg_type,
             nullable: true,
             default: None,
+            missing: None,
         }
     }
 

@@ -286,6 +286,7 @@ fn column(name: &str, pg_type: PgType, type_oid: u32, nullable: bool) -> Column 
         pg_type,
         nullable,
         default: None,
+        missing: None,
     }
 }
 

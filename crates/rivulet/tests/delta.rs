@@ -504,12 +504,22 @@ fn rows_before_an_added_column_in_one_batch_get_null() {
 /// the pipeline instead of writing the placeholder.
 #[test]
 fn unknowable_toast_values_stop_the_pipeline() {
-    for update in ["UPDATE tk SET id = 101 WHERE id = 1", "UPDATE tk SET n = 5 WHERE id = 2"] {
+    for update in [
+        "UPDATE tk SET id = 101 WHERE id = 1",
+        "UPDATE tk SET n = 5 WHERE id = 2",
+    ] {
         let pg = PgCluster::start();
         pg.psql_script(TOAST_KEY_SETUP);
         let dir = scratch();
         // no_data: the table never gets the existing rows.
-        let config = pipeline(&pg, dir.path(), "test", &["public.tk"], "snapshot = \"no_data\"", "");
+        let config = pipeline(
+            &pg,
+            dir.path(),
+            "test",
+            &["public.tk"],
+            "snapshot = \"no_data\"",
+            "",
+        );
         run_to_end(&pg, &config, &[]);
         pg.psql(update);
         let endpos = pg.current_lsn();
@@ -517,7 +527,46 @@ fn unknowable_toast_values_stop_the_pipeline() {
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success(), "{update}: rivulet run should have failed:\n{err}");
+        assert!(
+            !out.status.success(),
+            "{update}: rivulet run should have failed:\n{err}"
+        );
         assert!(err.contains("REPLICA IDENTITY FULL"), "{update}: {err}");
     }
+}
+
+/// Issue 12: `ADD COLUMN … DEFAULT` gives the source's existing rows the default without WAL;
+/// the mirror's rows (and rows of the same batch from before the ALTER) get it too.
+#[test]
+fn columns_added_with_a_default_give_existing_rows_the_default() {
+    let pg = PgCluster::start();
+    pg.psql_script(
+        "CREATE TABLE public.d (id int PRIMARY KEY, s text NOT NULL);
+         INSERT INTO d SELECT g, 'row ' || g FROM generate_series(1, 5) g;",
+    );
+    let dir = scratch();
+    let config = pipeline(
+        &pg,
+        dir.path(),
+        "test",
+        &["public.d"],
+        "snapshot = \"initial\"",
+        "",
+    );
+    run_to_end(&pg, &config, &[]);
+    pg.psql_script(
+        "INSERT INTO d VALUES (6, 'before the ALTER');
+         ALTER TABLE d ADD COLUMN n int DEFAULT 7, ADD COLUMN q text DEFAULT 'it''s';
+         INSERT INTO d (id, s) VALUES (7, 'after');
+         UPDATE d SET s = 'changed' WHERE id = 2;",
+    );
+    run_to_end(&pg, &config, &[]);
+    let row = "id || ':' || md5(s) || ':' || coalesce(n::text, '') || ':' || coalesce(md5(q), '')";
+    let (count, checksum) = source_summary(&pg, row, "d", "id");
+    let got = check(&dir.path().join("lake/public.d"), "id", &["s", "n", "q"], "lake");
+    assert_eq!(got["rows"], count, "{got}");
+    assert_eq!(
+        got["checksum"], checksum,
+        "every row equals its source row: {got}"
+    );
 }

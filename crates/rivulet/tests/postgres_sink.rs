@@ -338,7 +338,13 @@ fn key_changes_keep_unchanged_toast_values() {
     let pg = cluster();
     pg.psql_script(TOAST_KEY_SETUP);
     let dir = scratch();
-    let config = pipeline(&pg, dir.path(), &["public.tk", "public.tc"], "snapshot = \"initial\"", "");
+    let config = pipeline(
+        &pg,
+        dir.path(),
+        &["public.tk", "public.tc"],
+        "snapshot = \"initial\"",
+        "",
+    );
     run_to_end(&pg, &config, &[]);
     for (what, sql) in TOAST_KEY_STEPS {
         pg.psql_script(sql);
@@ -350,7 +356,10 @@ fn key_changes_keep_unchanged_toast_values() {
                 s,
                 t,
                 "after {what}: {table} differs from its source; target:\n{}",
-                target(&pg, &format!("SELECT {key}, n, md5(big) FROM {table} ORDER BY {key}"))
+                target(
+                    &pg,
+                    &format!("SELECT {key}, n, md5(big) FROM {table} ORDER BY {key}")
+                )
             );
         }
     }
@@ -360,7 +369,10 @@ fn key_changes_keep_unchanged_toast_values() {
 /// stop the pipeline instead of writing a placeholder or dropping the row.
 #[test]
 fn unknowable_toast_values_stop_the_pipeline() {
-    for update in ["UPDATE tk SET id = 101 WHERE id = 1", "UPDATE tk SET n = 5 WHERE id = 2"] {
+    for update in [
+        "UPDATE tk SET id = 101 WHERE id = 1",
+        "UPDATE tk SET n = 5 WHERE id = 2",
+    ] {
         let pg = cluster();
         pg.psql_script(TOAST_KEY_SETUP);
         let dir = scratch();
@@ -372,8 +384,42 @@ fn unknowable_toast_values_stop_the_pipeline() {
         assert!(err.contains("REPLICA IDENTITY FULL"), "{update}: {err}");
         // Nothing was applied (the table itself may not exist: it is created in the batch).
         let rows = pg.try_psql_in(TARGET_DB, "SELECT count(*) FROM public.tk");
-        assert!(!matches!(rows.as_deref(), Ok(r) if r.trim() != "0"), "{update}: {rows:?}");
+        assert!(
+            !matches!(rows.as_deref(), Ok(r) if r.trim() != "0"),
+            "{update}: {rows:?}"
+        );
     }
+}
+
+/// Issue 12: `ADD COLUMN … DEFAULT` gives the source's existing rows the default without WAL;
+/// the replica's rows get it too, so each equals its source row.
+#[test]
+fn columns_added_with_a_default_give_existing_rows_the_default() {
+    let pg = cluster();
+    pg.psql_script(
+        "CREATE TABLE public.d (id int PRIMARY KEY, s text);
+         INSERT INTO d SELECT g, 'row ' || g FROM generate_series(1, 5) g;",
+    );
+    let dir = scratch();
+    let config = pipeline(&pg, dir.path(), &["public.d"], "snapshot = \"initial\"", "");
+    run_to_end(&pg, &config, &[]);
+    pg.psql_script(
+        "ALTER TABLE d ADD COLUMN n int DEFAULT 7, ADD COLUMN q text NOT NULL DEFAULT 'it''s \\ here',
+             ADD COLUMN ts timestamptz DEFAULT '2020-02-03 04:05:06+00', ADD COLUMN plain int;
+         ALTER TABLE d ALTER COLUMN n SET DEFAULT 8;
+         INSERT INTO d (id, s) VALUES (6, 'new');
+         UPDATE d SET s = 'changed' WHERE id = 2;",
+    );
+    run_to_end(&pg, &config, &[]);
+    assert_same(&pg, "public.d", "public.d", "id");
+    // The target keeps no default of its own: values come from the source.
+    assert_eq!(
+        target(
+            &pg,
+            "SELECT count(*) FROM pg_attrdef WHERE adrelid = 'public.d'::regclass"
+        ),
+        "0"
+    );
 }
 
 #[test]

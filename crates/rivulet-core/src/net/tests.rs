@@ -12,6 +12,7 @@ fn schema(names: &[&str], key: &[usize], identity: ReplicaIdentity) -> Arc<Table
         pg_type: PgType::Text,
         nullable: true,
         default: None,
+        missing: None,
     };
     Arc::new(TableSchema {
         id: TableId::new("public", "t"),
@@ -73,6 +74,9 @@ fn want(w: &Want) -> NetChange {
     }
 }
 
+/// (what the case is, the table, what happens, the net changes wanted).
+type Case<'a> = (&'a str, &'a Arc<TableSchema>, Vec<Step>, Vec<Want>);
+
 #[test]
 fn the_cases() {
     use Step::*;
@@ -80,7 +84,7 @@ fn the_cases() {
     let single = schema(&["id", "n", "big"], &[0], ReplicaIdentity::Default);
     let composite = schema(&["a", "b", "big"], &[0, 1], ReplicaIdentity::Default);
     let full = schema(&["id", "n", "big"], &[0], ReplicaIdentity::Full);
-    let cases: Vec<(&str, &Arc<TableSchema>, Vec<Step>, Vec<Want>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "insert, update, delete nets to a delete",
             &single,
@@ -215,6 +219,9 @@ fn truncate_is_remembered() {
 fn rows_of_an_older_schema_get_null_for_columns_it_lacked() {
     let old = schema(&["id", "n"], &[0], ReplicaIdentity::Default);
     let new = schema(&["id", "n", "x"], &[0], ReplicaIdentity::Default);
+    let mut with_default = (*new).clone();
+    with_default.columns[2].missing = Some(Value::Text("dflt".into()));
+    let with_default = Arc::new(with_default);
     let mut net = NetChanges::new(Arc::clone(&old));
     net.apply(&old, Op::Create, None, Some(&r("2|b")));
     net.adopt(&new);
@@ -233,6 +240,17 @@ fn rows_of_an_older_schema_get_null_for_columns_it_lacked() {
                 origin: None
             },
         ]
+    );
+    // A column added with a constant default: older rows hold the default at the source.
+    let mut net = NetChanges::new(Arc::clone(&old));
+    net.apply(&old, Op::Create, None, Some(&r("2|b")));
+    net.adopt(&with_default);
+    assert_eq!(
+        net.entries(),
+        &[NetChange::Upsert {
+            row: r("2|b|dflt"),
+            origin: None
+        }]
     );
 }
 

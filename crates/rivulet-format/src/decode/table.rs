@@ -181,6 +181,7 @@ impl TableState {
                     pg_type: c.pg_type(),
                     nullable: c.nullable,
                     default: None,
+                    missing: None,
                 })
                 .collect();
             let published = TableSchema {

@@ -44,6 +44,7 @@ pub fn table(schema: &str, name: &str, columns: Vec<Col>, primary_key: &[&str]) 
             pg_type,
             nullable: nullable && !primary_key.contains(&name),
             default: None,
+            missing: None,
         })
         .collect();
     let primary_key = primary_key

@@ -188,6 +188,7 @@ fn table(name: &str, keyed: bool) -> Arc<TableSchema> {
         pg_type,
         nullable,
         default: None,
+        missing: None,
     };
     let columns = if keyed {
         vec![

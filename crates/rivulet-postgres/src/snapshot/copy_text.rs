@@ -166,6 +166,7 @@ mod tests {
                     pg_type: t.clone(),
                     nullable: true,
                     default: None,
+                    missing: None,
                 })
                 .collect(),
             primary_key: vec![0],
