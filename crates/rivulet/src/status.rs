@@ -246,6 +246,8 @@ async fn offsets_report(config: &PipelineConfig) -> OffsetsReport {
     };
     report.store = store.describe();
     match store.load().await {
+        // A start record (the JSONL file's length before the first event) is no checkpoint.
+        Ok(Some(cp)) if crate::offsets::resume_position(&cp).is_none() => {}
         Ok(Some(cp)) => {
             report.position = Some(cp.position.lsn.to_string());
             report.last_event_us = cp.position.commit_time_us;
