@@ -16,14 +16,14 @@
 use std::sync::Arc;
 
 use deltalake::DeltaTable;
-use deltalake::arrow::datatypes::{Field, Schema, SchemaRef};
+use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::datafusion::logical_expr::lit;
 use deltalake::datafusion::scalar::ScalarValue;
-use rivulet_arrow::{ArrowOptions, BatchBuilder};
-use rivulet_core::{Change, ChangeEvent, Column, Op, RowChange, SinkError, SourceMeta, TableSchema};
+use rivulet_arrow::ArrowOptions;
+use rivulet_core::{Column, Op, SinkError, TableSchema};
 
 use crate::errors::delta_error;
-use crate::table::conform;
+use crate::table::table_rows;
 
 /// Sets every existing row's `column` to its `missing` value; returns the new table state.
 pub async fn fill_added_column(
@@ -72,33 +72,19 @@ fn scalar(
     one.columns = vec![column.clone()];
     one.primary_key = Vec::new();
     let one = Arc::new(one);
-    let mut builder = BatchBuilder::new(
-        Arc::clone(&one),
-        &ArrowOptions {
-            without_cdc_columns: true,
-            ..Default::default()
-        },
-    );
-    let event = ChangeEvent {
-        change: Change::Row(RowChange {
-            table: Arc::clone(&one),
-            op: Op::Create,
-            before: None,
-            after: Some(vec![value.clone()]),
-        }),
-        source: SourceMeta::default(),
+    let options = ArrowOptions {
+        without_cdc_columns: true,
+        ..Default::default()
     };
+    let batch = table_rows(
+        &one,
+        vec![(Op::Create, vec![value.clone()])],
+        &options,
+        target,
+        table_name,
+    )?;
     let fail =
         |e: String| SinkError::definite(format!("Delta table {table_name}, column {}: {e}", column.name));
-    builder.push(&event).map_err(|e| fail(e.to_string()))?;
-    let batch = builder.finish().map_err(|e| fail(e.to_string()))?;
-    let field: Vec<Arc<Field>> = target
-        .fields()
-        .iter()
-        .filter(|f| f.name() == &column.name)
-        .cloned()
-        .collect();
-    let batch = conform(&batch, &Arc::new(Schema::new(field)), table_name)?;
     ScalarValue::try_from_array(batch.column(0), 0)
         .map(Some)
         .map_err(|e| fail(e.to_string()))

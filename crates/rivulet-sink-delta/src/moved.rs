@@ -22,11 +22,11 @@ use deltalake::arrow::datatypes::{Field, Schema, SchemaRef};
 use deltalake::datafusion::common::Column as DfColumn;
 use deltalake::datafusion::logical_expr::{Expr, JoinType, when};
 use deltalake::datafusion::prelude::{DataFrame, SessionContext};
-use rivulet_arrow::{ArrowOptions, BatchBuilder};
-use rivulet_core::{Change, ChangeEvent, Op, Row, RowChange, SinkError, SourceMeta, TableSchema, Value};
+use rivulet_arrow::ArrowOptions;
+use rivulet_core::{Op, Row, SinkError, TableSchema, Value};
 
 use crate::errors::delta_error;
-use crate::table::{KEEP_PREFIX, conform};
+use crate::table::{KEEP_PREFIX, table_rows};
 
 /// `__rivulet_from_<key column>`: a moved row's old key.
 const FROM_PREFIX: &str = "__rivulet_from_";
@@ -62,35 +62,17 @@ pub fn old_keys(
         .collect();
     keys.primary_key = (0..keys.columns.len()).collect();
     let keys = Arc::new(keys);
-    let mut builder = BatchBuilder::new(Arc::clone(&keys), options);
-    for origin in origins {
-        let row: Row = match origin {
-            Some(o) => schema.primary_key.iter().map(|&i| o[i].clone()).collect(),
-            None => vec![Value::Null; keys.columns.len()],
-        };
-        let event = ChangeEvent {
-            change: Change::Row(RowChange {
-                table: Arc::clone(&keys),
-                op: Op::Create,
-                before: None,
-                after: Some(row),
-            }),
-            source: SourceMeta::default(),
-        };
-        builder
-            .push(&event)
-            .map_err(|e| SinkError::definite(format!("Delta table {table_name}: {e}")))?;
-    }
-    let batch = builder
-        .finish()
-        .map_err(|e| SinkError::definite(format!("Delta table {table_name}: {e}")))?;
-    let key_fields: Vec<Arc<Field>> = target
-        .fields()
+    let rows: Vec<(Op, Row)> = origins
         .iter()
-        .filter(|f| keys.column_index(f.name()).is_some())
-        .cloned()
+        .map(|origin| {
+            let row = match origin {
+                Some(o) => schema.primary_key.iter().map(|&i| o[i].clone()).collect(),
+                None => vec![Value::Null; keys.columns.len()],
+            };
+            (Op::Create, row)
+        })
         .collect();
-    let conformed = conform(&batch, &Arc::new(Schema::new(key_fields)), table_name)?;
+    let conformed = table_rows(&keys, rows, options, target, table_name)?;
     let renamed: Vec<Arc<Field>> = conformed
         .schema()
         .fields()

@@ -31,7 +31,9 @@ use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError, TableProperty};
 use futures::TryStreamExt;
 use rivulet_arrow::{ArrowOptions, BatchBuilder};
 use rivulet_core::net::NetChange;
-use rivulet_core::{Change, ChangeEvent, Op, Position, RowChange, SinkError, SourceMeta, TableSchema, Value};
+use rivulet_core::{
+    Change, ChangeEvent, Op, Position, Row, RowChange, SinkError, SourceMeta, TableSchema, Value,
+};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -217,6 +219,43 @@ fn delta_type(data_type: &DataType) -> DataType {
         DataType::UInt32 | DataType::UInt64 => DataType::Int64,
         other => other.clone(),
     }
+}
+
+/// Rows of `schema` (a table's, or a few of its columns) as a batch of the table's columns in
+/// the table's types (`target`): inserts and updates by their new row, deletes by the old.
+pub(crate) fn table_rows(
+    schema: &Arc<TableSchema>,
+    rows: Vec<(Op, Row)>,
+    options: &ArrowOptions,
+    target: &SchemaRef,
+    table_name: &str,
+) -> Result<RecordBatch, SinkError> {
+    let fail = |e: rivulet_arrow::ConvertError| SinkError::definite(format!("Delta table {table_name}: {e}"));
+    let mut builder = BatchBuilder::new(Arc::clone(schema), options);
+    for (op, row) in rows {
+        let (before, after) = match op {
+            Op::Delete => (Some(row), None),
+            _ => (None, Some(row)),
+        };
+        let event = ChangeEvent {
+            change: Change::Row(RowChange {
+                table: Arc::clone(schema),
+                op,
+                before,
+                after,
+            }),
+            source: SourceMeta::default(),
+        };
+        builder.push(&event).map_err(fail)?;
+    }
+    let batch = builder.finish().map_err(fail)?;
+    let fields: Vec<Arc<Field>> = target
+        .fields()
+        .iter()
+        .filter(|f| schema.column_index(f.name()).is_some())
+        .cloned()
+        .collect();
+    conform(&batch, &Arc::new(Schema::new(fields)), table_name)
 }
 
 /// Casts every column to the type the table stores (Delta-compatible types; widening to the
@@ -651,11 +690,11 @@ fn mirror_source(
     target: &SchemaRef,
     table_name: &str,
 ) -> Result<MirrorSource, SinkError> {
-    let mut builder = BatchBuilder::new(Arc::clone(schema), options);
     let mut deletes = Vec::with_capacity(changes.entries().len());
     let mut keep: Vec<Vec<bool>> = vec![Vec::new(); schema.columns.len()];
     let mut origins = Vec::with_capacity(changes.entries().len());
     let mut kept = Vec::new();
+    let mut rows = Vec::with_capacity(changes.entries().len());
     for change in changes.entries() {
         let (op, row) = match change {
             NetChange::Upsert { row, .. } => (Op::Update, row),
@@ -668,30 +707,10 @@ fn mirror_source(
             flags.push(op == Op::Update && matches!(value, Value::Unchanged));
         }
         deletes.push(op == Op::Delete);
-        let event = ChangeEvent {
-            change: Change::Row(RowChange {
-                table: Arc::clone(schema),
-                op,
-                before: (op == Op::Delete).then(|| row.clone()),
-                after: (op != Op::Delete).then(|| row.clone()),
-            }),
-            source: SourceMeta::default(),
-        };
-        builder
-            .push(&event)
-            .map_err(|e| SinkError::definite(format!("Delta table {table_name}: {e}")))?;
+        rows.push((op, row.clone()));
     }
-    let batch = builder
-        .finish()
-        .map_err(|e| SinkError::definite(format!("Delta table {table_name}: {e}")))?;
-    // Only the table's own columns, in the table's types; then the flags.
-    let table_fields: Vec<Arc<Field>> = target
-        .fields()
-        .iter()
-        .filter(|f| schema.column_index(f.name()).is_some())
-        .cloned()
-        .collect();
-    let conformed = conform(&batch, &Arc::new(Schema::new(table_fields)), table_name)?;
+    // The table's own columns, in the table's types; then the flags.
+    let conformed = table_rows(schema, rows, options, target, table_name)?;
     let mut fields: Vec<Arc<Field>> = conformed.schema().fields().iter().cloned().collect();
     let mut columns: Vec<ArrayRef> = conformed.columns().to_vec();
     fields.push(Arc::new(Field::new(DELETE_FLAG, DataType::Boolean, false)));

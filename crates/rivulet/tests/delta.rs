@@ -53,6 +53,32 @@ fn source_summary(pg: &PgCluster, sql_row: &str, table: &str, key: &str) -> (u64
     (count.parse().unwrap(), sum.to_string())
 }
 
+/// Asserts that the Delta table `lake/public.<table>` equals the source table (count and
+/// checksum of `sql_row` / `columns`, see `check`) and that its change feed replays to it.
+fn assert_mirrors(
+    pg: &PgCluster,
+    dir: &Path,
+    table: &str,
+    key: &str,
+    sql_row: &str,
+    columns: &[&str],
+    when: &str,
+) {
+    let (count, checksum) = source_summary(pg, sql_row, table, &key.replace(',', ", "));
+    let got = check(&dir.join(format!("lake/public.{table}")), key, columns, "lake");
+    assert_eq!(got["rows"], count, "{when}: {table}: {got}");
+    assert_eq!(
+        got["checksum"],
+        checksum,
+        "{when}: {table} differs from its source: {got}\nsource:\n{}",
+        pg.psql(&format!(
+            "SELECT {sql_row} FROM {table} ORDER BY {}",
+            key.replace(',', ", ")
+        ))
+    );
+    assert_eq!(got["cdf_errors"], serde_json::json!([]), "{when}: {table}");
+}
+
 /// A pipeline named `lake` from `tables` into `dir/lake`; `tag` names its slot and publication.
 fn pipeline(
     pg: &PgCluster,
@@ -451,24 +477,15 @@ fn key_changes_keep_unchanged_toast_values() {
         pg.psql_script(sql);
         run_to_end(&pg, &config, &[]);
         for (table, key, row, columns) in &tables {
-            let (count, checksum) = source_summary(&pg, row, table, &key.replace(',', ", "));
-            let got = check(
-                &dir.path().join(format!("lake/public.{table}")),
+            assert_mirrors(
+                &pg,
+                dir.path(),
+                table,
                 key,
+                row,
                 columns,
-                "lake",
+                &format!("after {what}"),
             );
-            assert_eq!(got["rows"], count, "after {what}: {table}: {got}");
-            assert_eq!(
-                got["checksum"],
-                checksum,
-                "after {what}: {table}: {got}\nsource:\n{}",
-                pg.psql(&format!(
-                    "SELECT {row} FROM {table} ORDER BY {}",
-                    key.replace(',', ", ")
-                ))
-            );
-            assert_eq!(got["cdf_errors"], serde_json::json!([]), "after {what}: {table}");
         }
     }
 }
@@ -490,14 +507,7 @@ fn rows_before_an_added_column_in_one_batch_get_null() {
     );
     run_to_end(&pg, &config, &[]);
     let row = "id || ':' || md5(s) || ':' || coalesce(md5(x), '') || ':' || coalesce(n::text, '')";
-    let (count, checksum) = source_summary(&pg, row, "t", "id");
-    let got = check(&dir.path().join("lake/public.t"), "id", &["s", "x", "n"], "lake");
-    assert_eq!(got["rows"], count, "{got}");
-    assert_eq!(
-        got["checksum"], checksum,
-        "every row equals its source row: {got}"
-    );
-    assert_eq!(got["cdf_errors"], serde_json::json!([]));
+    assert_mirrors(&pg, dir.path(), "t", "id", row, &["s", "x", "n"], "one batch");
 }
 
 /// Values that neither the batch nor the table has (a table that lacks the source's rows) stop
@@ -562,11 +572,13 @@ fn columns_added_with_a_default_give_existing_rows_the_default() {
     );
     run_to_end(&pg, &config, &[]);
     let row = "id || ':' || md5(s) || ':' || coalesce(n::text, '') || ':' || coalesce(md5(q), '')";
-    let (count, checksum) = source_summary(&pg, row, "d", "id");
-    let got = check(&dir.path().join("lake/public.d"), "id", &["s", "n", "q"], "lake");
-    assert_eq!(got["rows"], count, "{got}");
-    assert_eq!(
-        got["checksum"], checksum,
-        "every row equals its source row: {got}"
+    assert_mirrors(
+        &pg,
+        dir.path(),
+        "d",
+        "id",
+        row,
+        &["s", "n", "q"],
+        "after ADD COLUMN",
     );
 }
