@@ -353,6 +353,22 @@ async fn streams_a_transaction_and_confirms_it() {
 
 #[tokio::test]
 async fn the_server_ending_the_stream_is_none() {
+    // On a loaded machine the server sometimes terminates the walsender (57P01) instead of
+    // ending its stream: that attempt shows nothing about how an ended stream reads, so it is
+    // tried again, and one of three attempts must see the stream end.
+    for attempt in 1..=3 {
+        match stream_ended_by_a_fast_shutdown().await {
+            Ok(()) => return,
+            Err(e) if e.sqlstate() == Some("57P01") => eprintln!("attempt {attempt}: {e}"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+    panic!("the server terminated the walsender in every attempt instead of ending the stream");
+}
+
+/// Streams from a fresh cluster while it shuts down (fast): the end of the stream must read as
+/// `None`, and stay so.
+async fn stream_ended_by_a_fast_shutdown() -> Result<(), PgError> {
     let pg = PgCluster::start();
     pg.psql("CREATE PUBLICATION pub FOR ALL TABLES");
     let cfg = config(&pg);
@@ -372,25 +388,29 @@ async fn the_server_ending_the_stream_is_none() {
         move || pg.stop()
     });
     // The walsender waits for us to confirm everything before it ends the stream.
-    loop {
-        match stream.next().await.unwrap() {
-            Some(ReplicationMessage::Keepalive {
+    let ended = loop {
+        match stream.next().await {
+            Ok(Some(ReplicationMessage::Keepalive {
                 wal_end,
                 reply_requested: true,
                 ..
-            }) => {
+            })) => {
                 stream
                     .send_status(wal_end, wal_end, wal_end, false)
                     .await
                     .unwrap();
             }
-            Some(_) => continue,
-            None => break,
+            Ok(Some(_)) => continue,
+            Ok(None) => break Ok(()),
+            Err(e) => break Err(e),
         }
+    };
+    if ended.is_ok() {
+        assert!(stream.next().await.unwrap().is_none(), "stays ended");
+        stream.finish().await.unwrap();
     }
-    assert!(stream.next().await.unwrap().is_none(), "stays ended");
-    stream.finish().await.unwrap();
     stopper.await.unwrap();
+    ended
 }
 
 /// The id and the length of the text value of a pgoutput v1 Insert of `t (id int, v text)`.
