@@ -22,7 +22,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::{Op, ReplicaIdentity, Row, TableSchema, Value};
+use crate::{Lsn, Op, ReplicaIdentity, Row, TableSchema, Value};
 
 /// The net effect of the batch on one primary key.
 #[derive(Clone, Debug, PartialEq)]
@@ -66,10 +66,11 @@ pub struct NetChanges {
     entries: Vec<NetChange>,
     truncated: bool,
     source_changes: u64,
-    /// The last change when it was a delete: its row and the key's entry before it. A source
-    /// that splits a key change into delete(old) + create(new), as Debezium does, sends the
-    /// create's unchanged values nowhere else.
-    last_delete: Option<(Row, Option<NetChange>)>,
+    /// The last change when it was a delete: its WAL position, its row and the key's entry
+    /// before it. A source that splits a key change into delete(old) + create(new) at one
+    /// position, as Debezium does, sends the create's unchanged values nowhere else. (A create
+    /// at another position is no key change: a filter may have dropped its delete.)
+    last_delete: Option<(Lsn, Row, Option<NetChange>)>,
 }
 
 impl NetChanges {
@@ -158,9 +159,16 @@ impl NetChanges {
     }
 
     /// Folds in one row change made under `schema` (re-aligned when it is an older schema
-    /// than the one adopted). Changes that carry no row (an update without a new row) are
-    /// ignored.
-    pub fn apply(&mut self, schema: &Arc<TableSchema>, op: Op, before: Option<&Row>, after: Option<&Row>) {
+    /// than the one adopted) at WAL position `at`. Changes that carry no row (an update
+    /// without a new row) are ignored.
+    pub fn apply(
+        &mut self,
+        schema: &Arc<TableSchema>,
+        op: Op,
+        before: Option<&Row>,
+        after: Option<&Row>,
+        at: Lsn,
+    ) {
         let align = |row: &Row| -> Row {
             if same_columns(&self.schema, schema) {
                 row.clone()
@@ -176,7 +184,9 @@ impl NetChanges {
             Op::Read | Op::Create => {
                 let Some(row) = after else { return };
                 match last_delete {
-                    Some((old, prev)) if has_unchanged(&row) => self.moved_in(&old, prev, row),
+                    Some((lsn, old, prev)) if lsn == at && has_unchanged(&row) => {
+                        self.moved_in(&old, prev, row);
+                    }
                     _ => self.put(
                         key_bytes(&self.schema, &row),
                         NetChange::Upsert { row, origin: None },
@@ -191,7 +201,7 @@ impl NetChanges {
             Op::Delete => {
                 if let Some(row) = before {
                     let prev = self.delete(row.clone());
-                    self.last_delete = Some((row, prev));
+                    self.last_delete = Some((at, row, prev));
                 }
             }
             Op::Truncate => self.truncate(),

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use rivulet_core::net::{NetChange, NetChanges};
-use rivulet_core::{Op, Row, TableSchema};
+use rivulet_core::{Lsn, Op, Row, TableSchema};
 
 /// Changes to one table in mirror mode; empty until the first change names the table's schema.
 #[derive(Default, Debug)]
@@ -54,8 +54,16 @@ impl MirrorChanges {
         self.net(table).truncate();
     }
 
-    /// Folds one row change in. The caller has checked the table has a primary key.
-    pub fn apply(&mut self, table: &Arc<TableSchema>, op: Op, before: Option<&Row>, after: Option<&Row>) {
-        self.net(table).apply(table, op, before, after);
+    /// Folds one row change in (at WAL position `at`). The caller has checked the table has a
+    /// primary key.
+    pub fn apply(
+        &mut self,
+        table: &Arc<TableSchema>,
+        op: Op,
+        before: Option<&Row>,
+        after: Option<&Row>,
+        at: Lsn,
+    ) {
+        self.net(table).apply(table, op, before, after, at);
     }
 }

@@ -441,7 +441,13 @@ impl Sink for DeltaSink {
                                     rc.table.id
                                 )));
                             }
-                            m.apply(&rc.table, rc.op, rc.before.as_ref(), rc.after.as_ref());
+                            m.apply(
+                                &rc.table,
+                                rc.op,
+                                rc.before.as_ref(),
+                                rc.after.as_ref(),
+                                event.source.lsn,
+                            );
                         }
                         Pending::Append { done, builder } => {
                             let stale = builder.as_ref().is_some_and(|b| b.table() != &rc.table);

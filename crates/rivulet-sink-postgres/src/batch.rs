@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use rivulet_core::net::NetChanges;
 use rivulet_core::{
-    Change, ChangeEvent, Op, ReplicaIdentity, Row, RowChange, SourceMeta, TableId, TableSchema, Value,
+    Change, ChangeEvent, Lsn, Op, ReplicaIdentity, Row, RowChange, SourceMeta, TableId, TableSchema, Value,
 };
 
 use crate::Mode;
@@ -97,7 +97,7 @@ impl Batch {
                         self.bytes = before + changes.history.len();
                     }
                     Mode::Mirror if changes.schema.has_primary_key() => {
-                        self.bytes += keyed(changes, row, &mut self.scratch);
+                        self.bytes += keyed(changes, row, event.source.lsn, &mut self.scratch);
                     }
                     Mode::Mirror => {
                         changes.ordered.push(OrderedChange {
@@ -188,7 +188,7 @@ fn row_size(row: Option<&Row>) -> usize {
 
 /// Records a keyed change; returns the bytes it added (roughly). Snapshot rows of keys the
 /// batch has not seen go to the COPY buffer; everything else into the net changes.
-fn keyed(changes: &mut TableChanges, event: &RowChange, scratch: &mut String) -> usize {
+fn keyed(changes: &mut TableChanges, event: &RowChange, at: Lsn, scratch: &mut String) -> usize {
     if event.op == Op::Read
         && let Some(after) = &event.after
         && !changes.net.contains_key_of(after)
@@ -203,6 +203,7 @@ fn keyed(changes: &mut TableChanges, event: &RowChange, scratch: &mut String) ->
         event.op,
         event.before.as_ref(),
         event.after.as_ref(),
+        at,
     );
     64 + row_size(event.before.as_ref()) + row_size(event.after.as_ref())
 }
