@@ -198,20 +198,9 @@ fn setup_source(pg: &PgCluster, tables: &[Table], rows: u64) -> Result<()> {
         tables::seed_sql(tables, rows),
         list.join(", ")
     );
-    let mut child = std::process::Command::new(rivulet_testkit::pg_bin_dir().join("psql"))
-        .args([
-            "-X",
-            "-q",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-p",
-        ])
-        .arg(pg.port().to_string())
-        .args(["-d", "postgres", "-f", "-"])
+    let mut child = pg
+        .psql_command("postgres")
+        .args(["-f", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -5,11 +5,11 @@
 //! (rows lost or wrong, rows extra), with the first differing keys spelled out.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use anyhow::{Context, Result, bail};
 use base64::Engine;
-use rivulet_testkit::{PgCluster, pg_bin_dir};
+use rivulet_testkit::PgCluster;
 use serde_json::{Map, Value};
 
 use crate::tables::Table;
@@ -59,19 +59,8 @@ pub fn prepare(pg: &PgCluster, table: &Table) -> Result<()> {
 
 /// Runs `sql` in database `db` of the server on `port` with `input` on stdin; returns stdout.
 pub fn psql_io(port: u16, db: &str, sql: &str, input: &[u8]) -> Result<Vec<u8>> {
-    let mut child = Command::new(pg_bin_dir().join("psql"))
-        .args([
-            "-X",
-            "-q",
-            "-At",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-        ])
-        .args(["-p", &port.to_string(), "-d", db, "-c", sql])
+    let mut child = rivulet_testkit::psql_command_at(port, db)
+        .args(["-c", sql])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

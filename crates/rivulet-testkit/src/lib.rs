@@ -84,6 +84,27 @@ fn chown_to_postgres(path: &Path) {
 /// outgoing connection between this check and the server's bind — or while a test has the
 /// server stopped, by a client reconnecting to it, which on loopback can connect to itself.
 /// Either leaves the server unable to (re)start on its port.
+/// `psql` for database `db` of the test server on `port` (unaligned, quiet, stops at the first
+/// error; no password or service settings from the environment).
+pub fn psql_command_at(port: u16, db: &str) -> Command {
+    let mut c = Command::new(pg_bin_dir().join("psql"));
+    c.args([
+        "-X",
+        "-q",
+        "-At",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-h",
+        "127.0.0.1",
+        "-U",
+        "postgres",
+    ])
+    .args(["-p", &port.to_string(), "-d", db])
+    .env_remove("PGPASSWORD")
+    .env_remove("PGSERVICE");
+    c
+}
+
 pub fn free_port() -> u16 {
     let ephemeral_start = fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
@@ -308,23 +329,9 @@ impl PgCluster {
         format!("postgres://{user}@127.0.0.1:{}/{db}", self.port)
     }
 
-    fn psql_command(&self, db: &str) -> Command {
-        let mut c = Command::new(pg_bin_dir().join("psql"));
-        c.args([
-            "-X",
-            "-q",
-            "-At",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-        ])
-        .args(["-p", &self.port.to_string(), "-d", db])
-        .env_remove("PGPASSWORD")
-        .env_remove("PGSERVICE");
-        c
+    /// `psql` for database `db` of this cluster (unaligned, quiet, stops at the first error).
+    pub fn psql_command(&self, db: &str) -> Command {
+        psql_command_at(self.port, db)
     }
 
     /// Runs SQL in database `postgres`, returning psql's unaligned output; panics on an error.
