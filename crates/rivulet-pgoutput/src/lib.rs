@@ -18,7 +18,7 @@ pub use decode::{
     DecodeError, DecodeErrorKind, OldTuple, PG_EPOCH_OFFSET_US, PgOutputMessage, Relation, RelationColumn,
     TupleData, TupleValue, decode,
 };
-pub use types::{ValueError, builtin_type, parse_array_text, parse_text, type_name};
+pub use types::{ValueError, builtin_type, parse_array_text, parse_text, render, text_param, type_name};
 
 use rivulet_core::{PgType, Value};
 

@@ -12,12 +12,14 @@ mod array;
 mod bytea;
 mod datetime;
 mod number;
+mod render;
 
 use std::fmt;
 
 use rivulet_core::{GeometricKind, PgType, Value};
 
 pub use array::parse_array_text;
+pub use render::{render, text_param};
 
 /// Why a text value could not be parsed. One line: the type, the problem, and the start of the
 /// input.

@@ -169,7 +169,9 @@ impl ChangeBuilder {
         let progress = self.apply_inner(msg, lsn, server_time_us, catalog, out).await?;
         drop_skipped(out, from, &self.skipped_ops);
         if let (Some(filter), Some(txn)) = (self.snapshot_filter.as_mut(), self.txn.as_ref()) {
-            drop_snapshotted(out, from, filter, txn.commit_lsn);
+            for i in drop_snapshotted(out, from, filter, txn.commit_lsn) {
+                read_back_unchanged(catalog, &mut out[i]).await?;
+            }
         }
         if self.transaction_metadata
             && let Some(txn) = self.txn.as_mut()
@@ -572,29 +574,72 @@ fn number_events(txn: &mut Transaction, out: &mut Vec<SourceItem>, from: usize) 
     }
 }
 
-/// Drops the changes that a snapshot chunk read later already contains.
-fn drop_snapshotted(out: &mut Vec<SourceItem>, from: usize, filter: &mut SnapshotFilter, commit_lsn: Lsn) {
+/// Drops the changes that a snapshot chunk read later already contains. Returns the indexes
+/// (in `out`) of kept creates whose key change's delete was dropped while they carry
+/// unchanged TOAST values: downstream never had the old row, so only the table knows them.
+fn drop_snapshotted(
+    out: &mut Vec<SourceItem>,
+    from: usize,
+    filter: &mut SnapshotFilter,
+    commit_lsn: Lsn,
+) -> Vec<usize> {
     let tail = out.split_off(from);
-    out.extend(tail.into_iter().filter(|item| match item {
-        SourceItem::Event(ChangeEvent {
-            change: Change::Row(r),
-            ..
-        }) => {
-            let row = r.after.as_ref().or(r.before.as_ref());
-            let key: Vec<Value> = r
-                .table
-                .primary_key
-                .iter()
-                .filter_map(|&k| row.and_then(|row| row.get(k)).cloned())
-                .collect();
-            filter.keep_row(&r.table, &key, commit_lsn)
+    let mut unknowable = Vec::new();
+    // The LSN of the last delete this dropped: a key change's create follows it at the same LSN.
+    let mut dropped_delete: Option<Lsn> = None;
+    for item in tail {
+        let keep = match &item {
+            SourceItem::Event(ChangeEvent {
+                change: Change::Row(r),
+                source,
+            }) => {
+                let keep = filter.keep_row(&r.table, &row_key(r), commit_lsn);
+                let moved_here = r.op == Op::Create && dropped_delete == Some(source.lsn);
+                if keep
+                    && moved_here
+                    && r.after
+                        .as_ref()
+                        .is_some_and(|row| row.contains(&Value::Unchanged))
+                {
+                    unknowable.push(out.len());
+                }
+                dropped_delete = (!keep && r.op == Op::Delete).then_some(source.lsn);
+                keep
+            }
+            SourceItem::Event(ChangeEvent {
+                change: Change::Truncate(t),
+                ..
+            }) => filter.keep_truncate(&t.table.id, commit_lsn),
+            _ => true,
+        };
+        if keep {
+            out.push(item);
         }
-        SourceItem::Event(ChangeEvent {
-            change: Change::Truncate(t),
-            ..
-        }) => filter.keep_truncate(&t.table.id, commit_lsn),
-        _ => true,
-    }));
+    }
+    unknowable
+}
+
+/// The key columns' values of a row change (the new row's, else the old row's).
+fn row_key(r: &RowChange) -> Vec<Value> {
+    let row = r.after.as_ref().or(r.before.as_ref());
+    r.table
+        .primary_key
+        .iter()
+        .filter_map(|&k| row.and_then(|row| row.get(k)).cloned())
+        .collect()
+}
+
+/// Fills a create's unchanged TOAST values from the table (see [`crate::refill`]).
+async fn read_back_unchanged(catalog: &Catalog, item: &mut SourceItem) -> Result<(), SourceError> {
+    if let SourceItem::Event(ChangeEvent {
+        change: Change::Row(r),
+        ..
+    }) = item
+        && let Some(after) = r.after.as_mut()
+    {
+        crate::refill::fill_unchanged(catalog.client(), &r.table, after).await?;
+    }
+    Ok(())
 }
 
 /// Drops the events of skipped operations that `apply` just appended after `from`.

@@ -12,7 +12,7 @@
 //! Rooms: [`config`] (the `[source]` section), [`setup`] (facts, publication, slot),
 //! [`catalog`] (relation → table schema), [`snapshot`] (consistent parallel snapshots),
 //! [`state`] (what a checkpoint records), [`watermark`] + [`key_order`] (the stream filter
-//! after a resumed snapshot), [`changes`] (messages → events), [`stream`] (the replication
+//! after a resumed snapshot; [`refill`] reads back the TOAST values it leaves unknowable), [`changes`] (messages → events), [`stream`] (the replication
 //! loop), [`monitor`] (slot health and heartbeat queries beside the stream), [`check`]
 //! (`rivulet check`).
 
@@ -23,6 +23,7 @@ pub mod config;
 pub mod error;
 pub mod key_order;
 pub mod monitor;
+pub mod refill;
 pub mod setup;
 pub mod snapshot;
 pub mod state;

@@ -31,8 +31,9 @@ use rivulet_core::net::{NetChange, NetChanges};
 use crate::batch::{OrderedChange, Segment, TableChanges, copy_line};
 use crate::ddl::{self, HISTORY_COLUMNS, TargetTable};
 use crate::error::query_error;
-use crate::text::{copy_field, param};
+use crate::text::copy_field;
 use crate::{Mode, quote_ident};
+use rivulet_pgoutput::text_param;
 
 /// COPY data is sent in pieces of this size.
 const COPY_CHUNK: usize = 1 << 20;
@@ -453,7 +454,7 @@ impl Applier<'_> {
                     if matches!(v, Value::Unchanged) {
                         continue;
                     }
-                    params.push(param(v));
+                    params.push(text_param(v));
                     let (name, ty) = &target.columns[i];
                     sets.push(format!("{} = ${}::text::{ty}", quote_ident(name), params.len()));
                 }
@@ -463,7 +464,7 @@ impl Applier<'_> {
                 if matches!(v, Value::Unchanged) {
                     continue;
                 }
-                params.push(param(v));
+                params.push(text_param(v));
                 let (name, ty) = &target.columns[i];
                 let n = params.len();
                 conditions.push(if has_equality(ty) {

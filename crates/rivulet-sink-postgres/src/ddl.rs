@@ -409,7 +409,7 @@ fn add_column(
         .missing
         .as_ref()
         .filter(|_| mode == Mode::Mirror)
-        .and_then(crate::text::param);
+        .and_then(rivulet_pgoutput::text_param);
     match missing {
         Some(text) => vec![
             format!(

@@ -363,3 +363,56 @@ fn kill_9_after_some_chunks_of_the_first_snapshot_resumes_at_the_last_one() {
     );
     assert_one_read_per_row(&dir.path().join("out.jsonl"), left.rows);
 }
+
+/// Whether the offsets file records as done the first key chunk (`first`, no lower bound) or
+/// the last one (no upper bound).
+fn end_chunk_done(offsets: &std::path::Path, first: bool) -> bool {
+    let Ok(text) = std::fs::read_to_string(offsets) else {
+        return false;
+    };
+    let cp: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let open_end = if first { "lower" } else { "upper" };
+    cp["position"]["source_state"]["snapshot"]["tables"][0]["chunks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| c["range"][open_end].is_null() && c["done_at"].is_string())
+}
+
+#[test]
+fn a_key_change_between_the_chunks_of_a_resumed_snapshot_keeps_its_unchanged_toast_value() {
+    let pg = PgCluster::start();
+    let dir = scratch();
+    let offsets = dir.path().join("offsets.json");
+    // The first chunk (the lowest keys) is read, the last one (the highest) is not.
+    let (config, left) = interrupt_first_snapshot(
+        &pg,
+        dir.path(),
+        30,
+        |out, rows| line_count(out) as i64 >= rows / 3,
+        |_| end_chunk_done(&offsets, true) && !end_chunk_done(&offsets, false),
+    );
+    // While it is down, the highest row gets an out-of-line value, then moves into the first
+    // chunk's range with that value unchanged (so the WAL does not carry it). The resumed
+    // snapshot reads the last chunk after the move: neither read has the row.
+    pg.psql_script(&format!(
+        "ALTER TABLE public.big ALTER note SET STORAGE EXTERNAL;
+         UPDATE public.big SET note = repeat(md5('moved'), 190) WHERE id = {rows};
+         UPDATE public.big SET id = -1, v = -1 WHERE id = {rows};",
+        rows = left.rows
+    ));
+    run_to_end(&pg, &config, &[]);
+    let expected = pg.psql("SELECT note FROM public.big WHERE id = -1");
+    let created: Vec<serde_json::Value> = read_jsonl(&dir.path().join("out.jsonl"))
+        .into_iter()
+        .filter(|r| r["key"]["id"] == -1)
+        .collect();
+    assert_eq!(created.len(), 1, "one event for the moved row: {created:?}");
+    assert_eq!(created[0]["value"]["op"], "c");
+    let note = created[0]["value"]["after"]["note"].as_str().unwrap_or_default();
+    assert!(
+        note == expected,
+        "the moved row's unchanged value is read back from the table, got {:?}",
+        &note[..note.len().min(40)]
+    );
+}
