@@ -11,6 +11,7 @@
 
 pub mod durable;
 pub mod event;
+pub mod fault;
 pub mod lsn;
 pub mod net;
 pub mod offsets;
@@ -26,7 +27,7 @@ pub use event::{
 };
 pub use lsn::Lsn;
 pub use offsets::{Checkpoint, OffsetStore, OffsetsError};
-pub use position::Position;
+pub use position::{Partition, Position, Reach};
 pub use schema::{Column, GeometricKind, PgType, ReplicaIdentity, TableId, TableSchema};
 pub use sink::{ErrorKind, Sink, SinkError};
 pub use source::{SourceEnd, SourceItem};

@@ -30,7 +30,7 @@
 //!   records before it are still handed over and committed once durable, so a restart stops at
 //!   the same record.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -43,9 +43,8 @@ use rdkafka::error::{KafkaError as RdError, KafkaResult, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
-use rivulet_core::{Lsn, OriginalRecord, Position, SourceEnd, SourceItem};
+use rivulet_core::{OriginalRecord, Partition, Position, SourceEnd, SourceItem};
 use rivulet_format::{DebeziumDecoder, DecodeError};
-use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
@@ -87,8 +86,6 @@ impl KafkaError {
         matches!(self, KafkaError::Unreachable(_) | KafkaError::Client(_))
     }
 }
-
-type Partition = (String, i32);
 
 /// What the rebalance callback and the consuming loop share. The callback runs inside the
 /// consumer's poll, on the loop's own task, so the lock is never contended.
@@ -297,7 +294,7 @@ impl KafkaSource {
         if let Some(resume) = &resume
             && let Ok(mut progress) = self.consumer.context().progress.lock()
         {
-            progress.next = offsets_of(resume);
+            progress.next = resume.partition_offsets().unwrap_or_default();
         }
         let topics: Vec<&str> = self.topics.iter().map(String::as_str).collect();
         self.consumer
@@ -365,47 +362,6 @@ fn consumer_properties(
     )?;
     p.set("enable.auto.offset.store", "false");
     Ok(p)
-}
-
-/// The partitions' next offsets in a position: `source_state = {"kafka": {topic: {partition: next}}}`.
-fn offsets_of(position: &Position) -> HashMap<Partition, i64> {
-    let mut offsets = HashMap::new();
-    let Some(topics) = position
-        .source_state
-        .as_deref()
-        .and_then(|s| s.get("kafka"))
-        .and_then(Value::as_object)
-    else {
-        return offsets;
-    };
-    for (topic, partitions) in topics {
-        for (partition, next) in partitions.as_object().into_iter().flatten() {
-            if let (Ok(p), Some(n)) = (partition.parse::<i32>(), next.as_i64()) {
-                offsets.insert((topic.clone(), p), n);
-            }
-        }
-    }
-    offsets
-}
-
-fn position_of(next: &HashMap<Partition, i64>) -> Position {
-    let mut topics: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
-    for ((topic, partition), offset) in next {
-        topics
-            .entry(topic.as_str())
-            .or_default()
-            .insert(partition.to_string(), Value::from(*offset));
-    }
-    let topics: Map<String, Value> = topics
-        .into_iter()
-        .map(|(t, p)| (t.to_string(), Value::Object(p)))
-        .collect();
-    Position {
-        lsn: Lsn::ZERO,
-        txid: None,
-        commit_time_us: None,
-        source_state: Some(Arc::new(serde_json::json!({ "kafka": topics }))),
-    }
 }
 
 enum Wake {
@@ -585,7 +541,7 @@ impl Consuming {
             return;
         }
         if let Ok(progress) = self.consumer.context().progress.lock() {
-            batch.push(SourceItem::Commit(position_of(&progress.next)));
+            batch.push(SourceItem::Commit(Position::of_partitions(&progress.next)));
         }
     }
 
@@ -638,7 +594,7 @@ impl Consuming {
 fn commit(consumer: &StreamConsumer<SourceContext>, position: &Position, mode: CommitMode) {
     let mut tpl = TopicPartitionList::new();
     if let Ok(progress) = consumer.context().progress.lock() {
-        for ((topic, partition), next) in offsets_of(position) {
+        for ((topic, partition), next) in position.partition_offsets().unwrap_or_default() {
             if progress
                 .assigned
                 .get(&(topic.clone(), partition))
@@ -665,26 +621,9 @@ fn commit(consumer: &StreamConsumer<SourceContext>, position: &Position, mode: C
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use serde_json::Value;
 
-    #[test]
-    fn positions_carry_every_partitions_next_offset() {
-        let next: HashMap<Partition, i64> = [
-            (("a".to_string(), 0), 5),
-            (("a".to_string(), 3), 9),
-            (("b".to_string(), 1), 1),
-        ]
-        .into_iter()
-        .collect();
-        let position = position_of(&next);
-        assert_eq!(position.lsn, Lsn::ZERO);
-        assert_eq!(
-            position.source_state.as_deref(),
-            Some(&serde_json::json!({"kafka": {"a": {"0": 5, "3": 9}, "b": {"1": 1}}}))
-        );
-        assert_eq!(offsets_of(&position), next);
-        assert!(offsets_of(&Position::default()).is_empty());
-    }
+    use super::*;
 
     #[test]
     fn consumer_settings_are_checked() {

@@ -5,17 +5,19 @@
 //!  write(events) ─▶ per table: MirrorChanges (collapsed per key) | changelog batches
 //!                   (changes of source transactions a table already holds are skipped)
 //!  flush(pos)    ─▶ per table touched: [create / add columns] ─▶ MERGE or append, one commit
-//!                   carrying txn{appId: pipeline, version: pos.lsn} + commitInfo.rivulet
-//!  open()        ─▶ read each table's txn version and last flush record back from the log:
+//!                   carrying txn{appId: pipeline, version: flush counter} + commitInfo.rivulet
+//!                   (the flush record: counter, position, previous position, tables)
+//!  open()        ─▶ read each table's last flush record back from the log:
 //!                   resume from the newest flush that reached every table it touched
 //! ```
 //!
-//! Why this is exactly once: a table's txn version is the end LSN of the last source
-//! transaction it holds. After a crash the source replays from a position no later than any
-//! table's, and a change is skipped for a table whose version is at or past the end of the
-//! change's transaction (`source.last_commit_lsn` is the end of the transaction before it, so
-//! `last_commit_lsn < version` means "already in this table"). Snapshot rows carry no such
-//! LSN; re-delivered snapshot rows are idempotent upserts in mirror mode.
+//! Why this is exactly once: a table's last flush record names the source position it holds.
+//! After a crash the source replays from a position no later than any table's, and a change is
+//! skipped for a table whose position already covers it ([`rivulet_core::Reach`]: for the WAL,
+//! the change's transaction ended before the position; for Kafka, the record's offset is below
+//! the position's next offset of its partition). Snapshot rows have no place in that order;
+//! re-delivered snapshot rows are idempotent upserts in mirror mode. The txn version only has
+//! to grow: it is the flush counter (tables a release wrote LSNs into continue above them).
 
 mod backfill;
 mod changes;
@@ -425,10 +427,7 @@ impl Sink for DeltaSink {
             match &event.change {
                 Change::Row(rc) => {
                     let slot = self.slot(&rc.table).await?;
-                    if let (Some(prev_end), Some(committed)) =
-                        (event.source.last_commit_lsn, slot.table.committed_lsn)
-                        && prev_end.0 < committed
-                    {
+                    if slot.table.holds(&event.source) {
                         self.skipped += 1;
                         continue;
                     }
@@ -466,10 +465,7 @@ impl Sink for DeltaSink {
                 }
                 Change::Truncate(t) => {
                     let slot = self.slot(&t.table).await?;
-                    if let (Some(prev_end), Some(committed)) =
-                        (event.source.last_commit_lsn, slot.table.committed_lsn)
-                        && prev_end.0 < committed
-                    {
+                    if slot.table.holds(&event.source) {
                         continue;
                     }
                     match &mut slot.pending {
@@ -531,6 +527,7 @@ impl Sink for DeltaSink {
                     }
                 }
                 slot.table.make_durable().await?;
+                rivulet_core::fault::point(rivulet_core::fault::DELTA_TABLE_COMMITTED);
                 self.known_tables.insert(slot.table.name.clone());
             }
             info!(

@@ -32,7 +32,7 @@ use futures::TryStreamExt;
 use rivulet_arrow::{ArrowOptions, BatchBuilder};
 use rivulet_core::net::NetChange;
 use rivulet_core::{
-    Change, ChangeEvent, Op, Position, Row, RowChange, SinkError, SourceMeta, TableSchema, Value,
+    Change, ChangeEvent, Lsn, Op, Position, Reach, Row, RowChange, SinkError, SourceMeta, TableSchema, Value,
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -65,6 +65,15 @@ pub struct FlushRecord {
 /// commitInfo key holding a [`FlushRecord`].
 pub const FLUSH_RECORD_KEY: &str = "rivulet";
 
+/// What a table already holds of this pipeline: the reach of its last flush record's position
+/// (or, for a table whose history no longer shows the record, of its txn version, which
+/// releases before the flush counter set to the position's LSN), and its txn version.
+#[derive(Clone, Debug, Default)]
+pub struct Committed {
+    pub reach: Option<Reach>,
+    pub txn_version: Option<i64>,
+}
+
 /// How far back in a table's history to look for this pipeline's last commit (housekeeping
 /// commits such as OPTIMIZE sit in between).
 const HISTORY_DEPTH: usize = 50;
@@ -77,18 +86,27 @@ pub struct CreateSettings {
     pub checkpoint_interval: u64,
 }
 
-pub fn commit_properties(record: &FlushRecord) -> Result<CommitProperties, SinkError> {
-    let lsn = i64::try_from(record.position.lsn.0).map_err(|_| {
-        SinkError::definite(format!(
-            "position {} does not fit a Delta txn version",
-            record.position.lsn
-        ))
-    })?;
+/// The commit's `txn` action and flush record. The txn version only has to grow with every
+/// commit of the pipeline to the table (it is not a source position, which a partitioned
+/// source does not have as one number): the flush counter, or one more than the version a
+/// release that wrote LSNs there left.
+pub fn commit_properties(
+    record: &FlushRecord,
+    previous_version: Option<i64>,
+) -> Result<CommitProperties, SinkError> {
     let value = serde_json::to_value(record)
         .map_err(|e| SinkError::definite(format!("cannot encode flush record: {e}")))?;
     Ok(CommitProperties::default()
-        .with_application_transaction(Transaction::new(&record.pipeline, lsn))
+        .with_application_transaction(Transaction::new(
+            &record.pipeline,
+            next_txn_version(previous_version, record.flush),
+        ))
         .with_metadata([(FLUSH_RECORD_KEY.to_string(), value)]))
+}
+
+fn next_txn_version(previous: Option<i64>, flush: u64) -> i64 {
+    let flush = i64::try_from(flush).unwrap_or(i64::MAX);
+    previous.map_or(flush, |p| flush.max(p.saturating_add(1)))
 }
 
 /// Opens the Delta table at `url`, which may not exist yet (`version()` is then `None`).
@@ -125,9 +143,9 @@ pub fn redact(url: &Url) -> String {
 pub async fn committed_state(
     table: &DeltaTable,
     pipeline: &str,
-) -> Result<(Option<u64>, Option<FlushRecord>), SinkError> {
+) -> Result<(Committed, Option<FlushRecord>), SinkError> {
     if table.version().is_none() {
-        return Ok((None, None));
+        return Ok((Committed::default(), None));
     }
     let shown = redact(table.table_url());
     let state = table
@@ -137,18 +155,40 @@ pub async fn committed_state(
         .transaction_version(table.log_store().as_ref(), pipeline)
         .await
         .map_err(|e| delta_error(&format!("cannot read the txn actions of {shown}"), e))?;
-    let history: Vec<_> = table
-        .history(Some(HISTORY_DEPTH))
-        .try_collect()
-        .await
-        .map_err(|e| delta_error(&format!("cannot read the history of {shown}"), e))?;
-    let record = history
+    let mut record = last_flush_record(table, pipeline, Some(HISTORY_DEPTH)).await?;
+    if record.is_none() && version.is_some() {
+        // Housekeeping commits pushed it further back: look through the whole history.
+        record = last_flush_record(table, pipeline, None).await?;
+    }
+    let reach = match &record {
+        Some(r) => Some(r.position.reach()),
+        None => version.map(|v| Reach::Sequence(Lsn(v.unsigned_abs()))),
+    };
+    let committed = Committed {
+        reach,
+        txn_version: version,
+    };
+    Ok((committed, record))
+}
+
+/// The newest flush record of `pipeline` among the last `depth` commits (all when `None`).
+async fn last_flush_record(
+    table: &DeltaTable,
+    pipeline: &str,
+    depth: Option<usize>,
+) -> Result<Option<FlushRecord>, SinkError> {
+    let history: Vec<_> = table.history(depth).try_collect().await.map_err(|e| {
+        delta_error(
+            &format!("cannot read the history of {}", redact(table.table_url())),
+            e,
+        )
+    })?;
+    Ok(history
         .iter()
         .filter_map(|info| info.info.get(FLUSH_RECORD_KEY))
         .filter_map(|v| serde_json::from_value::<FlushRecord>(v.clone()).ok())
         .filter(|r| r.pipeline == pipeline)
-        .max_by_key(|r| r.flush);
-    Ok((version.map(|v| v as u64), record))
+        .max_by_key(|r| r.flush))
 }
 
 /// Types Delta Lake cannot store, turned into ones it can (times of day as text).
@@ -313,14 +353,26 @@ pub struct TargetTable {
     pub name: String,
     pub url: Url,
     pub delta: DeltaTable,
-    /// The txn version this pipeline last committed here: changes of source transactions that
-    /// ended at or before it are already in the table.
-    pub committed_lsn: Option<u64>,
+    /// What this pipeline's commits put here: changes it covers are already in the table.
+    pub committed: Committed,
     /// The newest version known to be on disk, for a local table (see [`crate::durable`]).
     synced_version: Option<u64>,
 }
 
 impl TargetTable {
+    /// Notes a commit of `record`'s flush.
+    fn committed_to(&mut self, record: &FlushRecord) {
+        self.committed = Committed {
+            reach: Some(record.position.reach()),
+            txn_version: Some(next_txn_version(self.committed.txn_version, record.flush)),
+        };
+    }
+
+    /// Whether the table already holds the change `event` carries.
+    pub fn holds(&self, event: &SourceMeta) -> bool {
+        self.committed.reach.as_ref().is_some_and(|r| r.covers(event))
+    }
+
     pub async fn open(
         name: String,
         url: Url,
@@ -329,12 +381,12 @@ impl TargetTable {
     ) -> Result<(TargetTable, Option<FlushRecord>), SinkError> {
         let delta = open_table(&url, storage).await?;
         catch_up_checkpoint(&delta, &name).await?;
-        let (committed_lsn, record) = committed_state(&delta, pipeline).await?;
+        let (committed, record) = committed_state(&delta, pipeline).await?;
         let mut table = TargetTable {
             name,
             url,
             delta,
-            committed_lsn,
+            committed,
             synced_version: None,
         };
         // A run killed after a flush's commits and before their fsync left them in the page
@@ -512,7 +564,7 @@ impl TargetTable {
         let has_rows = !changes.entries().is_empty();
         if changes.truncate_first() {
             let props = if !has_rows {
-                commit_properties(record)?
+                commit_properties(record, self.committed.txn_version)?
             } else {
                 CommitProperties::default()
             };
@@ -556,7 +608,7 @@ impl TargetTable {
             .merge(df, predicate)
             .with_source_alias("source")
             .with_target_alias("target")
-            .with_commit_properties(commit_properties(record)?)
+            .with_commit_properties(commit_properties(record, self.committed.txn_version)?)
             .when_matched_delete(|d| d.predicate(qualified("source", DELETE_FLAG)))
             .and_then(|m| {
                 m.when_matched_update(|mut u| {
@@ -602,7 +654,7 @@ impl TargetTable {
             "merged"
         );
         self.delta = table;
-        self.committed_lsn = Some(record.position.lsn.0);
+        self.committed_to(record);
         Ok(())
     }
 
@@ -649,10 +701,10 @@ impl TargetTable {
             .write(conformed)
             .with_save_mode(SaveMode::Append)
             .with_schema_mode(SchemaMode::Merge)
-            .with_commit_properties(commit_properties(record)?)
+            .with_commit_properties(commit_properties(record, self.committed.txn_version)?)
             .await
             .map_err(|e| delta_error(&format!("cannot append to Delta table {}", self.name), e))?;
-        self.committed_lsn = Some(record.position.lsn.0);
+        self.committed_to(record);
         Ok(())
     }
 }
@@ -747,4 +799,17 @@ fn mirror_source(
         moved_from,
         kept_keys,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn txn_versions_grow_with_every_flush_and_past_an_lsn_a_release_wrote() {
+        assert_eq!(next_txn_version(None, 1), 1);
+        assert_eq!(next_txn_version(Some(1), 2), 2);
+        assert_eq!(next_txn_version(Some(5), 2), 6, "never below the table's version");
+        assert_eq!(next_txn_version(Some(22_287_600), 3), 22_287_601);
+    }
 }

@@ -303,6 +303,7 @@ impl Sink for FilesSink {
 
     async fn flush(&mut self, position: &Position) -> Result<serde_json::Value, SinkError> {
         self.roll_all().await?;
+        rivulet_core::fault::point(rivulet_core::fault::FILES_UPLOADED);
         let unchanged =
             self.next_seq == self.watermark_seq && self.watermark_position.as_ref() == Some(position);
         if !unchanged {

@@ -22,6 +22,11 @@ pub fn tools_dir() -> PathBuf {
     )
 }
 
+/// The tools venv's Python (deltalake, pyarrow, confluent-kafka), for independent readers.
+pub fn tools_python() -> PathBuf {
+    venv_bin("python")
+}
+
 fn venv_bin(name: &str) -> PathBuf {
     tools_dir().join("venv/bin").join(name)
 }

@@ -16,7 +16,7 @@ pub mod kafka;
 pub mod proxy;
 pub mod s3;
 
-pub use kafka::KafkaBroker;
+pub use kafka::{KafkaBroker, tools_python};
 pub use s3::S3Server;
 
 use std::fs;

@@ -672,6 +672,7 @@ impl Delivery {
         };
         let started = Instant::now();
         let state = self.sink.flush(&position).await?;
+        rivulet_core::fault::point(rivulet_core::fault::SINK_FLUSHED);
         self.meters.flush_seconds.record(started.elapsed().as_secs_f64());
         let cp = checkpoint(
             &self.pipeline,

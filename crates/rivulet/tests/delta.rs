@@ -14,16 +14,8 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use common::*;
-use rivulet_testkit::PgCluster;
+use rivulet_testkit::{PgCluster, tools_python};
 use serde_json::Value;
-
-fn tools_python() -> PathBuf {
-    let tools = std::env::var_os("RIVULET_TOOLS").map_or_else(
-        || PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache/rivulet-tools"),
-        PathBuf::from,
-    );
-    tools.join("venv/bin/python")
-}
 
 /// Runs scripts/delta_check.py on one Delta table.
 fn check(table_dir: &Path, key: &str, columns: &[&str], app_id: &str) -> Value {
