@@ -21,13 +21,17 @@ pub enum SourceError {
     /// may hold on to the old one for a while (until `wal_sender_timeout`).
     #[error("{0}")]
     SlotInUse(String),
+    /// The database changed under a snapshot in a way its MVCC view does not show (a TRUNCATE
+    /// or a table rewrite after it was taken). Transient: the snapshot resumes under a new one.
+    #[error("{0}")]
+    SnapshotOverrun(String),
 }
 
 impl SourceError {
     pub fn is_transient(&self) -> bool {
         match self {
             SourceError::Pg(e) => e.is_transient(),
-            SourceError::SlotInUse(_) => true,
+            SourceError::SlotInUse(_) | SourceError::SnapshotOverrun(_) => true,
             SourceError::Setup(_) | SourceError::Decode { .. } => false,
         }
     }

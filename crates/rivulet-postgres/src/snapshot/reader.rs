@@ -65,17 +65,60 @@ pub async fn run_reader(
         }
     };
     let mut warned = HashSet::new();
+    let mut locked = HashSet::new();
     loop {
         // Hold the lock only to take a job, never while reading one.
         let job = { jobs.lock().await.recv().await };
         let Some(job) = job else { break };
         let tx = job.tx.clone();
-        if let Err(e) = read_chunk(&client, job, &mut warned).await {
+        let checked = if locked.insert(job.table.schema.id.clone()) {
+            lock_unchanged(&client, &job.table.schema.id).await
+        } else {
+            Ok(())
+        };
+        if let Err(e) = match checked {
+            Ok(()) => read_chunk(&client, job, &mut warned).await,
+            Err(e) => Err(e),
+        } {
             let _ = tx.send(ChunkMessage::Failed(e)).await;
             break;
         }
     }
     let _ = client.batch_execute("COMMIT").await;
+}
+
+/// Locks a table against TRUNCATE and rewrites for the rest of the snapshot, and checks that
+/// none happened since the snapshot was taken. Those are not MVCC-safe: a snapshot older than
+/// them reads the table as empty (or rewritten), while the stream still carries the changes of
+/// the rows it lost, which a mirror then cannot apply. Caught here, the reader fails with a
+/// transient error and the snapshot is resumed under a new one, which reads the table as it
+/// is after them.
+async fn lock_unchanged(client: &Client, id: &rivulet_core::TableId) -> Result<(), SourceError> {
+    let table = crate::setup::quote_table(id);
+    client
+        .batch_execute(&format!("LOCK TABLE {table} IN ACCESS SHARE MODE"))
+        .await
+        .map_err(|e| read_error(id, e))?;
+    // pg_class as the snapshot sees it against the storage the table has now (a partitioned
+    // table's partitions hold the storage; pg_partition_tree lists nothing for a plain table).
+    let replaced: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_catalog.pg_class c \
+             WHERE (c.oid = $1::text::regclass \
+                    OR c.oid IN (SELECT relid FROM pg_catalog.pg_partition_tree($1::text::regclass))) \
+               AND c.relkind IN ('r', 'm') \
+               AND c.relfilenode IS DISTINCT FROM pg_catalog.pg_relation_filenode(c.oid)",
+            &[&table],
+        )
+        .await
+        .map_err(|e| read_error(id, e))?
+        .get(0);
+    if replaced > 0 {
+        return Err(SourceError::SnapshotOverrun(format!(
+            "{id} was truncated or rewritten after the snapshot was taken: reading it again under a new snapshot"
+        )));
+    }
+    Ok(())
 }
 
 /// A connection whose transaction sees exactly the exported snapshot.
