@@ -30,5 +30,5 @@ pub use offsets::{Checkpoint, OffsetStore, OffsetsError};
 pub use position::{Partition, Position, Reach};
 pub use schema::{Column, GeometricKind, PgType, ReplicaIdentity, TableId, TableSchema};
 pub use sink::{ErrorKind, Sink, SinkError};
-pub use source::{SourceEnd, SourceItem};
+pub use source::{InSnapshot, Source, SourceEnd, SourceError, SourceItem};
 pub use value::{Numeric, Row, Value};

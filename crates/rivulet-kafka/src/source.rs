@@ -45,6 +45,7 @@ use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
 use rivulet_core::{OriginalRecord, Partition, Position, SourceEnd, SourceItem};
 use rivulet_format::{DebeziumDecoder, DecodeError};
+use rivulet_metrics::{Health, Phase};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{debug, info, warn};
@@ -238,6 +239,7 @@ pub struct KafkaSource {
     topics: Vec<String>,
     source_id: String,
     detail: String,
+    health: Health,
 }
 
 impl KafkaSource {
@@ -269,7 +271,14 @@ impl KafkaSource {
             topics: config.topics.clone(),
             source_id: format!("kafka:{group}"),
             detail: config.topics.join(","),
+            health: Health::default(),
         })
+    }
+
+    /// Publishes the phase to `health`: streaming from the start (there is no snapshot).
+    pub fn with_health(mut self, health: Health) -> Self {
+        self.health = health;
+        self
     }
 
     /// `kafka:<group id>`: what positions are relative to.
@@ -301,6 +310,7 @@ impl KafkaSource {
             .subscribe(&topics)
             .map_err(|e| KafkaError::Config(format!("cannot subscribe to {}: {e}", self.detail)))?;
         info!(topics = %self.detail, group = %self.source_id, "Kafka source: subscribed");
+        self.health.set_phase(Phase::Streaming);
         let consuming = Consuming {
             consumer: self.consumer,
             decoder: DebeziumDecoder::new(),
@@ -616,6 +626,38 @@ fn commit(consumer: &StreamConsumer<SourceContext>, position: &Position, mode: C
                 );
             }
         }
+    }
+}
+
+#[async_trait::async_trait]
+impl rivulet_core::Source for KafkaSource {
+    fn source_id(&self) -> &str {
+        &self.source_id
+    }
+
+    fn source_detail(&self) -> &str {
+        &self.detail
+    }
+
+    async fn run(
+        self: Box<Self>,
+        resume: Option<Position>,
+        out: mpsc::Sender<Vec<SourceItem>>,
+        acks: watch::Receiver<Position>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<SourceEnd, rivulet_core::SourceError> {
+        Ok(KafkaSource::run(*self, resume, out, acks, shutdown).await?)
+    }
+}
+
+impl From<KafkaError> for rivulet_core::SourceError {
+    fn from(e: KafkaError) -> Self {
+        let kind = if e.is_transient() {
+            rivulet_core::ErrorKind::Transient
+        } else {
+            rivulet_core::ErrorKind::Definite
+        };
+        rivulet_core::SourceError::from_cause(kind, e)
     }
 }
 

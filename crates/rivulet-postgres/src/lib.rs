@@ -181,6 +181,8 @@ pub struct PostgresSource {
     slot_confirmed: Option<Lsn>,
     plan: Plan,
     health: Health,
+    /// Stop once every transaction committed before it is delivered (`--endpos`).
+    endpos: Option<Lsn>,
 }
 
 impl PostgresSource {
@@ -360,12 +362,19 @@ impl PostgresSource {
             slot_confirmed,
             plan,
             health: Health::default(),
+            endpos: None,
         })
     }
 
     /// Publishes the phase (snapshotting, streaming) to `health`.
     pub fn with_health(mut self, health: Health) -> Self {
         self.health = health;
+        self
+    }
+
+    /// Stops the run once every transaction committed before `endpos` is delivered.
+    pub fn with_endpos(mut self, endpos: Option<Lsn>) -> Self {
+        self.endpos = endpos;
         self
     }
 
@@ -684,4 +693,41 @@ async fn temporary_snapshot(
         },
         conn,
     ))
+}
+
+#[async_trait::async_trait]
+impl rivulet_core::Source for PostgresSource {
+    fn source_id(&self) -> &str {
+        self.system_id()
+    }
+
+    fn source_detail(&self) -> &str {
+        self.slot()
+    }
+
+    fn in_snapshot(&self) -> rivulet_core::InSnapshot {
+        snapshot::in_progress
+    }
+
+    async fn run(
+        self: Box<Self>,
+        resume: Option<Position>,
+        out: mpsc::Sender<Vec<SourceItem>>,
+        acks: watch::Receiver<Position>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<rivulet_core::SourceEnd, rivulet_core::SourceError> {
+        let endpos = self.endpos;
+        Ok(PostgresSource::run(*self, resume, endpos, out, acks, shutdown).await?)
+    }
+}
+
+impl From<SourceError> for rivulet_core::SourceError {
+    fn from(e: SourceError) -> Self {
+        let kind = if e.is_transient() {
+            rivulet_core::ErrorKind::Transient
+        } else {
+            rivulet_core::ErrorKind::Definite
+        };
+        rivulet_core::SourceError::from_cause(kind, e)
+    }
 }

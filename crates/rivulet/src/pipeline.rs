@@ -28,11 +28,11 @@ use rivulet_metrics::metrics::{Counter, Histogram, counter, gauge, histogram};
 use rivulet_metrics::{Health, Phase, names};
 
 use rivulet_core::{
-    ChangeEvent, Lsn, OffsetStore, OffsetsError, Op, Position, Sink, SinkError, SourceEnd, SourceItem,
-    TableId,
+    ChangeEvent, Lsn, OffsetStore, OffsetsError, Op, Position, Sink, SinkError, Source, SourceEnd,
+    SourceError, SourceItem, TableId,
 };
 use rivulet_format::{DebeziumEncoder, RecordEncoder};
-use rivulet_postgres::{PostgresSource, ResolvedSource, SourceError};
+use rivulet_postgres::{PostgresSource, ResolvedSource};
 use rivulet_sink_jsonl::JsonlSink;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -66,6 +66,12 @@ pub enum PipelineError {
     /// restarting (PostgreSQL's walsender ends a fast shutdown cleanly).
     #[error("the source server ended replication (shutting down or restarting?)")]
     ServerEnded,
+}
+
+impl From<rivulet_postgres::SourceError> for PipelineError {
+    fn from(e: rivulet_postgres::SourceError) -> Self {
+        PipelineError::Source(e.into())
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -125,54 +131,33 @@ pub struct RunSummary {
     pub position: Option<Position>,
 }
 
-/// A configured source, before it runs.
-enum SourceRunner {
-    // Boxed: the PostgreSQL source carries its connections and caches, and lives once per run.
-    Postgres(Box<PostgresSource>),
-    #[cfg(feature = "kafka")]
-    Kafka(rivulet_kafka::KafkaSource),
-}
-
-impl SourceRunner {
-    fn source_id(&self) -> &str {
-        match self {
-            SourceRunner::Postgres(s) => s.system_id(),
-            #[cfg(feature = "kafka")]
-            SourceRunner::Kafka(s) => s.source_id(),
+/// Connects the configured source: the one place that names the source crates. A new source
+/// is its crate plus one arm here (and its `[source]` type in `config.rs`).
+async fn connect_source(
+    config: &PipelineConfig,
+    resolved: Option<ResolvedSource>,
+    resume: Option<&Position>,
+    options: &RunOptions,
+) -> Result<Box<dyn Source>, PipelineError> {
+    let health = options.health.clone();
+    Ok(match (&config.source, resolved) {
+        (SourceConfig::Postgres(_), Some(resolved)) => Box::new(
+            PostgresSource::connect(resolved, resume)
+                .await?
+                .with_health(health)
+                .with_endpos(options.endpos),
+        ),
+        #[cfg(feature = "kafka")]
+        (SourceConfig::Kafka(c), _) => Box::new(
+            rivulet_kafka::KafkaSource::connect(c, &config.name)
+                .await
+                .map_err(SourceError::from)?
+                .with_health(health),
+        ),
+        (SourceConfig::Postgres(_), None) => {
+            return Err(PipelineError::Setup("internal: unresolved source".into()));
         }
-    }
-
-    fn source_detail(&self) -> &str {
-        match self {
-            SourceRunner::Postgres(s) => s.slot(),
-            #[cfg(feature = "kafka")]
-            SourceRunner::Kafka(s) => s.source_detail(),
-        }
-    }
-
-    /// Which of its positions are snapshot progress, checkpointed as soon as they arrive.
-    fn mid_snapshot(&self) -> fn(&Position) -> bool {
-        match self {
-            SourceRunner::Postgres(_) => rivulet_postgres::snapshot::in_progress,
-            #[cfg(feature = "kafka")]
-            SourceRunner::Kafka(_) => |_| false,
-        }
-    }
-
-    async fn run(
-        self,
-        resume: Option<Position>,
-        endpos: Option<Lsn>,
-        out: mpsc::Sender<Vec<SourceItem>>,
-        acks: watch::Receiver<Position>,
-        shutdown: watch::Receiver<bool>,
-    ) -> Result<SourceEnd, PipelineError> {
-        match self {
-            SourceRunner::Postgres(s) => Ok(s.run(resume, endpos, out, acks, shutdown).await?),
-            #[cfg(feature = "kafka")]
-            SourceRunner::Kafka(s) => Ok(s.run(resume, out, acks, shutdown).await?),
-        }
-    }
+    })
 }
 
 pub(crate) async fn offset_store(config: &PipelineConfig) -> Result<Box<dyn OffsetStore>, PipelineError> {
@@ -367,20 +352,7 @@ async fn run_once(
         (Some(own), _) => Some(own),
         (None, checkpoint) => checkpoint,
     };
-    let source = match (&config.source, resolved) {
-        (SourceConfig::Postgres(_), Some(resolved)) => SourceRunner::Postgres(Box::new(
-            PostgresSource::connect(resolved, resume.as_ref())
-                .await?
-                .with_health(health.clone()),
-        )),
-        #[cfg(feature = "kafka")]
-        (SourceConfig::Kafka(c), _) => {
-            SourceRunner::Kafka(rivulet_kafka::KafkaSource::connect(c, &config.name).await?)
-        }
-        (SourceConfig::Postgres(_), None) => {
-            return Err(PipelineError::Setup("internal: unresolved source".into()));
-        }
-    };
+    let source = connect_source(config, resolved, resume.as_ref(), options).await?;
     if let Some(cp) = &checkpoint_found {
         if cp.source_id != source.source_id() {
             return Err(PipelineError::Setup(format!(
@@ -396,7 +368,7 @@ async fn run_once(
         }
     }
     if checkpoint_found.is_none() && restored_from_offsets(&config.sink) {
-        record_start(sink.as_mut(), store.as_ref(), &config.name, &source)
+        record_start(sink.as_mut(), store.as_ref(), &config.name, source.as_ref())
             .await
             .map_err(|e| PipelineError::Sink(sink_name, e))?;
     }
@@ -416,13 +388,8 @@ async fn run_once(
     let (ack_tx, ack_rx) = watch::channel(resume.clone().unwrap_or_default());
     let source_id = source.source_id().to_string();
     let source_detail = source.source_detail().to_string();
-    let mid_snapshot = source.mid_snapshot();
-    // The PostgreSQL source reports its own phase (snapshotting, streaming).
-    #[cfg(feature = "kafka")]
-    if matches!(source, SourceRunner::Kafka(_)) {
-        health.set_phase(Phase::Streaming);
-    }
-    let source_task = tokio::spawn(source.run(resume.clone(), options.endpos, tx, ack_rx, shutdown));
+    let mid_snapshot = source.in_snapshot();
+    let source_task = tokio::spawn(source.run(resume.clone(), tx, ack_rx, shutdown));
 
     let mut delivery = Delivery {
         sink,
@@ -485,7 +452,7 @@ async fn record_start(
     sink: &mut dyn Sink,
     store: &dyn OffsetStore,
     pipeline: &str,
-    source: &SourceRunner,
+    source: &dyn Source,
 ) -> Result<(), SinkError> {
     let state = sink.flush(&Position::default()).await?;
     let start = start_checkpoint(pipeline, source.source_id(), source.source_detail(), state);
