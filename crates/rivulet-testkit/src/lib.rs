@@ -1,4 +1,6 @@
-//! Throwaway PostgreSQL clusters for Rivulet's tests.
+//! Throwaway PostgreSQL clusters for Rivulet's tests (plus Kafka brokers in [`kafka`], S3
+//! servers in [`s3`], and in-memory source, sink and offsets doubles with fault injection in
+//! [`doubles`]).
 //!
 //! Each [`PgCluster`] is a real PostgreSQL 15 server in its own temporary data directory,
 //! listening on 127.0.0.1 on a free port with `wal_level = logical`, and removed on drop. The
@@ -12,6 +14,7 @@
 
 #![allow(clippy::print_stderr)]
 
+pub mod doubles;
 pub mod kafka;
 pub mod proxy;
 pub mod s3;

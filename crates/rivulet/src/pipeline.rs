@@ -340,18 +340,10 @@ async fn run_once(
         .open(checkpoint_found.as_ref().map(|c| c.sink.clone()))
         .await
         .map_err(|e| PipelineError::Sink(sink_name, e))?;
-    let resume = match (
+    let resume = choose_resume(
         sink_position,
         checkpoint_found.as_ref().and_then(resume_position).cloned(),
-    ) {
-        // The offsets store only records a position after the sink acknowledged flushing up to
-        // it, so a later checkpoint than the sink's own record means the flushes in between had
-        // nothing to write (heartbeats moving an idle slot): resuming from the sink's older
-        // position would find the slot past it.
-        (Some(own), Some(checkpoint)) if checkpoint.lsn > own.lsn => Some(checkpoint),
-        (Some(own), _) => Some(own),
-        (None, checkpoint) => checkpoint,
-    };
+    );
     let source = connect_source(config, resolved, resume.as_ref(), options).await?;
     if let Some(cp) = &checkpoint_found {
         if cp.source_id != source.source_id() {
@@ -435,6 +427,20 @@ async fn run_once(
     let end = streamed?;
     close.map_err(|e| PipelineError::Sink(sink_name, e))?;
     Ok(end)
+}
+
+/// Where to resume: the sink's own position (an exactly-once sink's, stored with its data)
+/// wins over the offsets store's.
+fn choose_resume(own: Option<Position>, checkpoint: Option<Position>) -> Option<Position> {
+    match (own, checkpoint) {
+        // The offsets store only records a position after the sink acknowledged flushing up to
+        // it, so a later checkpoint than the sink's own record means the flushes in between had
+        // nothing to write (heartbeats moving an idle slot): resuming from the sink's older
+        // position would find the slot past it.
+        (Some(own), Some(checkpoint)) if checkpoint.lsn > own.lsn => Some(checkpoint),
+        (Some(own), _) => Some(own),
+        (None, checkpoint) => checkpoint,
+    }
 }
 
 /// Whether the sink's only record of what it holds is its state in the offsets: the JSONL
@@ -745,5 +751,192 @@ impl Stats {
             .collect();
         rows.sort_by(|a, b| (&a.0, a.1.code()).cmp(&(&b.0, b.1.code())));
         rows
+    }
+}
+
+/// The delivery loop's rules, with in-memory doubles (no database, broker or disk).
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use rivulet_core::{Change, ErrorKind, InSnapshot, LogicalMessage, SourceMeta};
+    use rivulet_testkit::doubles::{Fault, FaultySink, MemoryOffsets, MemorySink, MemorySource};
+
+    use super::*;
+
+    fn event(n: u64) -> SourceItem {
+        SourceItem::Event(ChangeEvent {
+            change: Change::Message(LogicalMessage {
+                transactional: true,
+                prefix: format!("m{n}"),
+                content: Vec::new(),
+            }),
+            source: SourceMeta {
+                lsn: Lsn(n),
+                ..SourceMeta::default()
+            },
+        })
+    }
+
+    fn commit(lsn: u64) -> SourceItem {
+        SourceItem::Commit(Position::at(Lsn(lsn)))
+    }
+
+    /// A delivery loop into `sink` and `store`; the source side comes from [`run`].
+    fn delivery(
+        sink: Box<dyn Sink>,
+        store: MemoryOffsets,
+        flush_interval: Duration,
+        in_snapshot: InSnapshot,
+    ) -> Delivery {
+        let transforms = rivulet_transform::build(&Default::default(), &Default::default()).unwrap();
+        Delivery {
+            sink,
+            store: Box::new(store),
+            acks: watch::channel(Position::default()).0,
+            pipeline: "test".into(),
+            source_id: "memory".into(),
+            source_detail: String::new(),
+            flush_interval,
+            mid_snapshot: in_snapshot,
+            pending: Vec::new(),
+            events: transforms.events,
+            failures: transforms.failures,
+            last_commit: None,
+            unflushed: false,
+            in_transaction: false,
+            events_since_commit: 0,
+            last_flush: Instant::now(),
+            stats: Stats::default(),
+            health: Health::default(),
+            meters: Meters::new(),
+        }
+    }
+
+    /// Runs the loop over `batches` of a scripted source, as `run_once` does; returns the
+    /// loop's result and the positions the source was acknowledged.
+    async fn run(
+        mut delivery: Delivery,
+        batches: Vec<Vec<SourceItem>>,
+    ) -> (Result<(), SinkError>, Vec<Position>) {
+        let source = MemorySource::new(batches);
+        let acked = Arc::clone(&source.acks);
+        let (tx, rx) = mpsc::channel(CHANNEL_BATCHES);
+        let (acks, ack_rx) = watch::channel(Position::default());
+        delivery.acks = acks;
+        let (_stop, shutdown) = watch::channel(false);
+        let task = tokio::spawn(Box::new(source).run(None, tx, ack_rx, shutdown));
+        let result = delivery.run(rx).await;
+        // Dropping the ack sender ends the source.
+        drop(delivery);
+        task.await.unwrap().unwrap();
+        let acked = acked.lock().unwrap().clone();
+        (result, acked)
+    }
+
+    #[tokio::test]
+    async fn a_complete_transaction_is_flushed_recorded_then_acknowledged() {
+        let sink = MemorySink::default();
+        let store = MemoryOffsets::default();
+        let d = delivery(
+            Box::new(sink.clone()),
+            store.clone(),
+            Duration::from_secs(3600),
+            |_| false,
+        );
+        let (result, acked) = run(d, vec![vec![event(1), event(2), commit(10)]]).await;
+        result.unwrap();
+        let log = sink.log();
+        assert_eq!(
+            log.flushes,
+            vec![Position::at(Lsn(10))],
+            "one flush, at the commit"
+        );
+        assert_eq!(log.durable.len(), 2);
+        assert_eq!(store.stored().last().map(|c| c.position.lsn), Some(Lsn(10)));
+        assert_eq!(acked, vec![Position::at(Lsn(10))]);
+    }
+
+    #[tokio::test]
+    async fn nothing_is_flushed_while_an_unfinished_transaction_was_written() {
+        let sink = MemorySink::default();
+        let store = MemoryOffsets::default();
+        let d = delivery(
+            Box::new(sink.clone()),
+            store.clone(),
+            Duration::from_secs(3600),
+            |_| false,
+        );
+        // A complete transaction, then the start of one that never commits: a flush would make
+        // that start durable too, so the run ends without one (the commit is delivered again).
+        let (result, acked) = run(d, vec![vec![event(1), commit(10)], vec![event(11)]]).await;
+        result.unwrap();
+        let log = sink.log();
+        assert!(
+            log.flushes.is_empty() && log.durable.is_empty(),
+            "{:?}",
+            log.flushes
+        );
+        assert_eq!(log.pending.len(), 2, "written, never durable");
+        assert!(store.stored().is_empty());
+        assert!(acked.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_flush_acknowledges_nothing_and_records_nothing() {
+        let sink = MemorySink::default();
+        let store = MemoryOffsets::default();
+        let faulty = FaultySink::new(sink.clone()).at_flush(1, Fault::Fail(ErrorKind::Transient));
+        let d = delivery(Box::new(faulty), store.clone(), Duration::from_secs(3600), |_| {
+            false
+        });
+        let (result, acked) = run(d, vec![vec![event(1), commit(10)]]).await;
+        assert_eq!(result.unwrap_err().kind, ErrorKind::Transient);
+        assert!(sink.log().durable.is_empty());
+        assert!(store.stored().is_empty(), "no checkpoint for what is not durable");
+        assert!(acked.is_empty(), "the source confirms nothing");
+    }
+
+    #[tokio::test]
+    async fn snapshot_chunks_are_checkpointed_as_they_arrive() {
+        let sink = MemorySink::default();
+        // Positions below 100 are inside the snapshot; the interval never comes.
+        let d = delivery(
+            Box::new(sink.clone()),
+            MemoryOffsets::default(),
+            Duration::from_secs(3600),
+            |p| p.lsn < Lsn(100),
+        );
+        let (result, _) = run(
+            d,
+            vec![vec![
+                event(1),
+                commit(10),
+                event(11),
+                commit(20),
+                event(21),
+                commit(200),
+                event(201),
+                commit(300),
+            ]],
+        )
+        .await;
+        result.unwrap();
+        let lsns: Vec<u64> = sink.log().flushes.iter().map(|p| p.lsn.0).collect();
+        // Each chunk, the commit that ends the snapshot, then the last one at the end of the run.
+        assert_eq!(lsns, vec![10, 20, 200, 300]);
+    }
+
+    #[test]
+    fn the_sinks_own_position_wins_unless_the_offsets_are_later() {
+        let at = |n| Some(Position::at(Lsn(n)));
+        assert_eq!(
+            choose_resume(at(50), at(40)),
+            at(50),
+            "an exactly-once sink's record wins"
+        );
+        assert_eq!(choose_resume(at(50), at(60)), at(60), "idle heartbeats moved on");
+        assert_eq!(choose_resume(None, at(40)), at(40));
+        assert_eq!(choose_resume(None, None), None);
     }
 }
