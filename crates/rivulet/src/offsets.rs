@@ -167,6 +167,28 @@ mod tests {
     use super::*;
     use rivulet_core::{Lsn, Position};
 
+    /// Written by Rivulet 0.1.0's binary (`tests/fixtures/v0.1.0`): they must keep resuming.
+    #[tokio::test]
+    async fn offsets_and_replica_positions_of_the_released_version_still_read() {
+        let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/v0.1.0");
+        let store = FileOffsetStore::new(fixtures.join("jsonl-offsets.json"));
+        let cp = store.load().await.unwrap().expect("a checkpoint");
+        assert_eq!(cp.pipeline, "fixture");
+        assert_eq!(resume_position(&cp).map(|p| p.lsn), Some(Lsn(0x19B_A240)));
+        assert_eq!(cp.sink["file_length"], 16_221);
+        assert_eq!(
+            cp.position.reach(),
+            rivulet_core::Reach::Sequence(Lsn(0x19B_A240))
+        );
+        // The replica sink keeps its position as JSON text in rivulet_offsets.position.
+        let text = std::fs::read_to_string(fixtures.join("postgres-rivulet_offsets-position.json")).unwrap();
+        let position: Position = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            position, cp.position,
+            "the same position, as the replica stored it"
+        );
+    }
+
     #[test]
     fn a_start_record_holds_the_sink_state_and_no_position() {
         let dir = tempfile::tempdir().unwrap();
