@@ -56,6 +56,19 @@ pub enum Reach {
 }
 
 impl Reach {
+    /// Whether this reach covers everything `other` does and more: a later LSN, or every
+    /// partition at least as far and one further. Reaches of different kinds are not ordered.
+    pub fn is_beyond(&self, other: &Reach) -> bool {
+        match (self, other) {
+            (Reach::Sequence(a), Reach::Sequence(b)) => a > b,
+            (Reach::Partitions(a), Reach::Partitions(b)) => {
+                let covers = b.iter().all(|(p, n)| a.get(p).is_some_and(|m| m >= n));
+                covers && a.iter().any(|(p, m)| b.get(p).is_none_or(|n| m > n))
+            }
+            _ => false,
+        }
+    }
+
     /// Whether `event` is among what this reach covers. An event without a place in the
     /// order (a snapshot row) is never covered: sinks take those as idempotent upserts.
     pub fn covers(&self, event: &SourceMeta) -> bool {
@@ -172,6 +185,34 @@ mod tests {
             "the transaction after the one ending at 100"
         );
         assert!(!reach.covers(&after(None)), "snapshot rows");
+    }
+
+    #[test]
+    fn a_reach_is_beyond_another_only_when_it_covers_all_of_it_and_more() {
+        let parts = |v: &[(i32, i64)]| {
+            Position::of_partitions(&v.iter().map(|&(p, n)| (("t".to_string(), p), n)).collect()).reach()
+        };
+        assert!(
+            Position::at(Lsn(2))
+                .reach()
+                .is_beyond(&Position::at(Lsn(1)).reach())
+        );
+        assert!(
+            !Position::at(Lsn(1))
+                .reach()
+                .is_beyond(&Position::at(Lsn(1)).reach())
+        );
+        assert!(parts(&[(0, 5), (1, 3)]).is_beyond(&parts(&[(0, 5), (1, 2)])));
+        assert!(
+            parts(&[(0, 5), (1, 3)]).is_beyond(&parts(&[(0, 5)])),
+            "a partition more"
+        );
+        assert!(
+            !parts(&[(0, 6), (1, 1)]).is_beyond(&parts(&[(0, 5), (1, 2)])),
+            "not every partition"
+        );
+        assert!(!parts(&[(0, 5)]).is_beyond(&parts(&[(0, 5)])));
+        assert!(!parts(&[(0, 9)]).is_beyond(&Position::at(Lsn(1)).reach()));
     }
 
     #[test]

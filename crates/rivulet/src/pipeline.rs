@@ -437,7 +437,7 @@ fn choose_resume(own: Option<Position>, checkpoint: Option<Position>) -> Option<
         // it, so a later checkpoint than the sink's own record means the flushes in between had
         // nothing to write (heartbeats moving an idle slot): resuming from the sink's older
         // position would find the slot past it.
-        (Some(own), Some(checkpoint)) if checkpoint.lsn > own.lsn => Some(checkpoint),
+        (Some(own), Some(checkpoint)) if checkpoint.reach().is_beyond(&own.reach()) => Some(checkpoint),
         (Some(own), _) => Some(own),
         (None, checkpoint) => checkpoint,
     }
@@ -938,5 +938,13 @@ mod tests {
         assert_eq!(choose_resume(at(50), at(60)), at(60), "idle heartbeats moved on");
         assert_eq!(choose_resume(None, at(40)), at(40));
         assert_eq!(choose_resume(None, None), None);
+        // Kafka positions: by partition offsets (their LSN is always 0).
+        let offsets = |n| {
+            Some(Position::of_partitions(
+                &[(("t".to_string(), 0), n)].into_iter().collect(),
+            ))
+        };
+        assert_eq!(choose_resume(offsets(5), offsets(7)), offsets(7));
+        assert_eq!(choose_resume(offsets(7), offsets(5)), offsets(7));
     }
 }
