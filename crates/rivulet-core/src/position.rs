@@ -51,8 +51,9 @@ pub type Partition = (String, i32);
 pub enum Reach {
     /// One total order (PostgreSQL's WAL): every transaction that ended before this LSN.
     Sequence(Lsn),
-    /// Independent partitions (Kafka): per partition, every record below the next offset.
-    Partitions(HashMap<Partition, i64>),
+    /// Independent partitions (Kafka): per topic and partition, every record below the next
+    /// offset. Keyed by topic first, so checking an event needs no allocation.
+    Partitions(HashMap<String, HashMap<i32, i64>>),
 }
 
 impl Reach {
@@ -62,8 +63,21 @@ impl Reach {
         match (self, other) {
             (Reach::Sequence(a), Reach::Sequence(b)) => a > b,
             (Reach::Partitions(a), Reach::Partitions(b)) => {
-                let covers = b.iter().all(|(p, n)| a.get(p).is_some_and(|m| m >= n));
-                covers && a.iter().any(|(p, m)| b.get(p).is_none_or(|n| m > n))
+                let next = |map: &HashMap<String, HashMap<i32, i64>>, t: &str, p: i32| {
+                    map.get(t).and_then(|ps| ps.get(&p)).copied()
+                };
+                let flat = |map: &HashMap<String, HashMap<i32, i64>>| -> Vec<(String, i32, i64)> {
+                    map.iter()
+                        .flat_map(|(t, ps)| ps.iter().map(move |(p, n)| (t.clone(), *p, *n)))
+                        .collect()
+                };
+                let covers = flat(b)
+                    .iter()
+                    .all(|(t, p, n)| next(a, t, *p).is_some_and(|m| m >= *n));
+                covers
+                    && flat(a)
+                        .iter()
+                        .any(|(t, p, m)| next(b, t, *p).is_none_or(|n| *m > n))
             }
             _ => false,
         }
@@ -74,7 +88,8 @@ impl Reach {
     pub fn covers(&self, event: &SourceMeta) -> bool {
         match (self, &event.original) {
             (Reach::Partitions(next), Some(record)) => next
-                .get(&(record.topic.clone(), record.partition))
+                .get(record.topic.as_str())
+                .and_then(|ps| ps.get(&record.partition))
                 .is_some_and(|n| record.offset < *n),
             (Reach::Partitions(_), None) => false,
             // `last_commit_lsn` is the end of the transaction before the event's own, so the
@@ -126,7 +141,13 @@ impl Position {
     /// How far this position reaches, in its source's order.
     pub fn reach(&self) -> Reach {
         match self.partition_offsets() {
-            Some(offsets) => Reach::Partitions(offsets),
+            Some(offsets) => {
+                let mut by_topic: HashMap<String, HashMap<i32, i64>> = HashMap::new();
+                for ((topic, partition), next) in offsets {
+                    by_topic.entry(topic).or_default().insert(partition, next);
+                }
+                Reach::Partitions(by_topic)
+            }
             None => Reach::Sequence(self.lsn),
         }
     }
