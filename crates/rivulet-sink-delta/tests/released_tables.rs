@@ -12,6 +12,7 @@ use rivulet_core::{
     TableId, TableSchema, Value,
 };
 use rivulet_sink_delta::{DeltaSink, DeltaSinkConfig};
+use rivulet_testkit::copy_dir;
 
 /// The fixture's last position (offsets.json) and the orders table's txn version then.
 const RELEASED_POSITION: Lsn = Lsn(0x19B_A240);
@@ -59,19 +60,6 @@ fn update(id: i32, qty: i32, prev_end: Lsn) -> ChangeEvent {
             commit_time_us: 1_796_700_000_000_000,
             ..SourceMeta::default()
         },
-    }
-}
-
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 

@@ -9,19 +9,7 @@ use std::path::Path;
 
 use rivulet_core::{Lsn, Sink};
 use rivulet_sink_files::{FilesSink, FilesSinkConfig};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use rivulet_testkit::copy_dir;
 
 fn files(root: &Path) -> Vec<String> {
     let mut out = Vec::new();
