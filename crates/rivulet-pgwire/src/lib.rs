@@ -25,4 +25,4 @@ pub use replication::{
     CreatedSlot, ReplicationConnection, ReplicationMessage, ReplicationStream, SESSION_SETTINGS,
     SlotSnapshot, SystemInfo,
 };
-pub use sql::{cancel_sql, connect_sql};
+pub use sql::{cancel_sql, connect_sql, quote_ident, quote_literal};

@@ -11,6 +11,18 @@ use tokio_postgres::{CancelToken, Client};
 use crate::replication::SESSION_SETTINGS;
 use crate::{ConnectionConfig, PgError, ServerError, transport};
 
+/// Quotes an identifier for SQL (`"Shop ""Mixed"""`): the one copy the source and the replica
+/// sink share.
+pub fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// Quotes a string literal for SQL (standard strings: embedded quotes doubled, backslashes as
+/// they are). The replication grammar reads literals the same way.
+pub fn quote_literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// Connects and logs in, and spawns the connection's driver task on the current tokio runtime.
 /// The session has [`SESSION_SETTINGS`] in force, so text output matches the replication
 /// stream's.

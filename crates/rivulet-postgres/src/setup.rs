@@ -8,18 +8,11 @@ use tokio_postgres::Client;
 use crate::SourceError;
 use crate::config::{TableFilter, TablePattern};
 
-/// Quotes an identifier for SQL (`"Shop ""Mixed"""`).
-pub fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
+pub use rivulet_pgwire::{quote_ident, quote_literal};
 
+/// `"schema"."table"`.
 pub fn quote_table(t: &TableId) -> String {
     format!("{}.{}", quote_ident(&t.schema), quote_ident(&t.name))
-}
-
-/// Quotes a string literal for SQL.
-pub fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 /// Server settings that decide whether logical replication can work at all.

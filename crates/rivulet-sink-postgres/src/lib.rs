@@ -102,9 +102,7 @@ struct State {
     postgres_sink: String,
 }
 
-pub(crate) fn quote_ident(s: &str) -> String {
-    format!("\"{}\"", s.replace('"', "\"\""))
-}
+pub(crate) use rivulet_pgwire::quote_ident;
 
 pub(crate) fn target_name(template: &str, id: &TableId) -> String {
     template

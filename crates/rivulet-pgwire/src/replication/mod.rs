@@ -15,6 +15,7 @@ use postgres_protocol::message::frontend;
 use rivulet_core::Lsn;
 
 pub use self::stream::{ReplicationMessage, ReplicationStream};
+use crate::sql::quote_literal;
 use crate::wire::{Backend, Wire, message_name};
 use crate::{ConnectionConfig, PgError, ServerError, auth, transport};
 
@@ -288,11 +289,6 @@ fn quote_ident(s: &str) -> Result<String, PgError> {
         )));
     }
     Ok(format!("\"{s}\""))
-}
-
-/// `'value'` with embedded quotes doubled (the replication grammar has no backslash escapes).
-fn quote_literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 fn create_slot_command(
