@@ -63,21 +63,16 @@ impl Reach {
         match (self, other) {
             (Reach::Sequence(a), Reach::Sequence(b)) => a > b,
             (Reach::Partitions(a), Reach::Partitions(b)) => {
-                let next = |map: &HashMap<String, HashMap<i32, i64>>, t: &str, p: i32| {
-                    map.get(t).and_then(|ps| ps.get(&p)).copied()
+                let next = |map: &HashMap<String, HashMap<i32, i64>>, t: &str, p: &i32| {
+                    map.get(t).and_then(|ps| ps.get(p)).copied()
                 };
-                let flat = |map: &HashMap<String, HashMap<i32, i64>>| -> Vec<(String, i32, i64)> {
-                    map.iter()
-                        .flat_map(|(t, ps)| ps.iter().map(move |(p, n)| (t.clone(), *p, *n)))
-                        .collect()
-                };
-                let covers = flat(b)
+                let covers = b
                     .iter()
-                    .all(|(t, p, n)| next(a, t, *p).is_some_and(|m| m >= *n));
-                covers
-                    && flat(a)
-                        .iter()
-                        .any(|(t, p, m)| next(b, t, *p).is_none_or(|n| *m > n))
+                    .all(|(t, ps)| ps.iter().all(|(p, n)| next(a, t, p).is_some_and(|m| m >= *n)));
+                let further = a
+                    .iter()
+                    .any(|(t, ps)| ps.iter().any(|(p, m)| next(b, t, p).is_none_or(|n| *m > n)));
+                covers && further
             }
             _ => false,
         }

@@ -23,6 +23,17 @@ pub enum ErrorKind {
     Definite,
 }
 
+impl ErrorKind {
+    /// `Transient` when retrying can help, else `Definite`.
+    pub fn transient_if(transient: bool) -> Self {
+        if transient {
+            ErrorKind::Transient
+        } else {
+            ErrorKind::Definite
+        }
+    }
+}
+
 /// A sink failure, with a message that says what went wrong and how to fix it.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]

@@ -652,12 +652,7 @@ impl rivulet_core::Source for KafkaSource {
 
 impl From<KafkaError> for rivulet_core::SourceError {
     fn from(e: KafkaError) -> Self {
-        let kind = if e.is_transient() {
-            rivulet_core::ErrorKind::Transient
-        } else {
-            rivulet_core::ErrorKind::Definite
-        };
-        rivulet_core::SourceError::from_cause(kind, e)
+        rivulet_core::SourceError::from_cause(rivulet_core::ErrorKind::transient_if(e.is_transient()), e)
     }
 }
 

@@ -723,11 +723,6 @@ impl rivulet_core::Source for PostgresSource {
 
 impl From<SourceError> for rivulet_core::SourceError {
     fn from(e: SourceError) -> Self {
-        let kind = if e.is_transient() {
-            rivulet_core::ErrorKind::Transient
-        } else {
-            rivulet_core::ErrorKind::Definite
-        };
-        rivulet_core::SourceError::from_cause(kind, e)
+        rivulet_core::SourceError::from_cause(rivulet_core::ErrorKind::transient_if(e.is_transient()), e)
     }
 }
